@@ -1,0 +1,97 @@
+import { describe, expect, it } from 'vitest';
+import { decode, decodeAs, encode } from './codec.js';
+import { ContractError, DecodeError } from './errors.js';
+import { Bar } from './messages/bar.js';
+import { GatewayHeartbeat } from './messages/heartbeat.js';
+import { bar1mSubject } from './subjects.js';
+
+const bytes = (v: unknown) => new TextEncoder().encode(typeof v === 'string' ? v : JSON.stringify(v));
+
+export const validBar = {
+  v: 1,
+  symbol: 'SPY',
+  t: '2026-11-27T15:31:00Z',
+  open: 600.1,
+  high: 600.5,
+  low: 599.9,
+  close: 600.2,
+  volume: 1200,
+  tradeCount: 31,
+  vwap: 600.21,
+  revision: 0,
+  source: 'live',
+  feed: 'iex',
+  receivedAt: '2026-11-27T15:32:00.040Z',
+} as const;
+
+describe('encode/decode', () => {
+  it('round-trips a bar through bytes by its subject', () => {
+    const result = decode(bar1mSubject('SPY'), encode(Bar, validBar));
+    expect(result).toEqual({ ok: true, value: validBar });
+  });
+
+  it('returns a DecodeError that names the subject and the offending field, without throwing', () => {
+    const result = decode('md.bars.1m.SPY', bytes({ ...validBar, high: 'up' }));
+    expect(result.ok).toBe(false);
+    if (result.ok) return;
+    expect(result.error).toBeInstanceOf(DecodeError);
+    expect(result.error.message).toContain('md.bars.1m.SPY');
+    expect(result.error.message).toContain('Bar');
+    expect(result.error.issues).toMatch(/high/);
+  });
+
+  it('rejects text that is not JSON with a readable reason', () => {
+    const result = decode('md.heartbeat', bytes('{"v":1,'));
+    expect(result.ok).toBe(false);
+    if (!result.ok) expect(result.error.message).toMatch(/not JSON/);
+  });
+
+  it('rejects a bar whose prices are inconsistent or whose start is not a whole minute', () => {
+    const inverted = decodeAs(Bar, 'x', bytes({ ...validBar, low: 601 }));
+    expect(inverted.ok).toBe(false);
+    if (!inverted.ok) expect(inverted.error.issues).toMatch(/low must be <= open/);
+    const offMinute = decodeAs(Bar, 'x', bytes({ ...validBar, t: '2026-11-27T15:31:07Z' }));
+    expect(offMinute.ok).toBe(false);
+    if (!offMinute.ok) expect(offMinute.error.issues).toMatch(/whole minute/);
+  });
+
+  it('rejects a message from another schema version and unknown fields', () => {
+    expect(decodeAs(Bar, 'x', bytes({ ...validBar, v: 2 })).ok).toBe(false);
+    expect(decodeAs(Bar, 'x', bytes({ ...validBar, extra: 1 })).ok).toBe(false);
+  });
+
+  it('rejects a bar published on another symbol\'s subject', () => {
+    const result = decode('md.bars.1m.AAPL', encode(Bar, validBar));
+    expect(result.ok).toBe(false);
+    if (!result.ok) expect(result.error.issues).toMatch(/does not match subject/);
+  });
+
+  it('rejects a subject that carries no Vigil message', () => {
+    const result = decode('md.unknown', bytes({}));
+    expect(result.ok).toBe(false);
+  });
+
+  it('refuses to encode an invalid message so bad data never leaves its producer', () => {
+    expect(() => encode(Bar, { ...validBar, volume: -1 })).toThrow(ContractError);
+  });
+
+  it('accepts a heartbeat with nullable fields unset', () => {
+    const hb = {
+      v: 1,
+      service: 'market-gateway',
+      instanceId: 'market-gateway-1',
+      seq: 0,
+      sentAt: '2026-11-27T15:32:00.000Z',
+      state: 'starting',
+      reason: 'process started',
+      marketOpen: null,
+      symbols: ['SPY'],
+      lastMessageAt: null,
+      lastBarAt: null,
+      reconnects: 0,
+      polling: false,
+    };
+    expect(decode('md.heartbeat', encode(GatewayHeartbeat, hb))).toEqual({ ok: true, value: hb });
+    expect(decode('md.heartbeat', bytes({ ...hb, state: 'sleeping' })).ok).toBe(false);
+  });
+});

@@ -1,0 +1,106 @@
+import { AckPolicy, DeliverPolicy, DiscardPolicy, RetentionPolicy, StorageType, type JetStreamManager } from '@nats-io/jetstream';
+import type { ConsumerConfig, StreamConfig } from '@nats-io/jetstream';
+import { nanos } from '@nats-io/transport-node';
+import { subjects } from './subjects.js';
+
+const HOUR_MS = 3_600_000;
+const DAY_MS = 24 * HOUR_MS;
+
+export type StreamDefinition = Partial<StreamConfig> & Pick<StreamConfig, 'name' | 'subjects'>;
+export type ConsumerDefinition = Partial<ConsumerConfig> & { stream: string; durable_name: string };
+
+/**
+ * The streams as data. The BARS duplicate window is a full day: a bar republished by a backfill,
+ * a poll during an outage, or a restarted gateway is dropped by the server however late it comes.
+ */
+export const streams = {
+  bars: {
+    name: 'BARS',
+    subjects: [subjects.barsAll],
+    retention: RetentionPolicy.Limits,
+    storage: StorageType.File,
+    discard: DiscardPolicy.Old,
+    max_age: nanos(14 * DAY_MS),
+    duplicate_window: nanos(DAY_MS),
+  },
+  signals: {
+    name: 'SIGNALS',
+    subjects: [subjects.signalsAll],
+    retention: RetentionPolicy.Limits,
+    storage: StorageType.File,
+    discard: DiscardPolicy.Old,
+    max_age: nanos(30 * DAY_MS),
+    duplicate_window: nanos(DAY_MS),
+  },
+  orders: {
+    name: 'ORDERS',
+    subjects: [subjects.ordersAll],
+    retention: RetentionPolicy.Limits,
+    storage: StorageType.File,
+    discard: DiscardPolicy.Old,
+    max_age: nanos(90 * DAY_MS),
+  },
+  alerts: {
+    name: 'ALERTS',
+    subjects: [subjects.alertsAll],
+    retention: RetentionPolicy.Limits,
+    storage: StorageType.File,
+    discard: DiscardPolicy.Old,
+    max_age: nanos(30 * DAY_MS),
+  },
+} as const satisfies Record<string, StreamDefinition>;
+
+/** Durable consumers: a restarted service resumes exactly where it acknowledged last. */
+export const consumers = {
+  strategyBars: {
+    stream: streams.bars.name,
+    durable_name: 'strategy',
+    filter_subject: subjects.bars1mAll,
+    ack_policy: AckPolicy.Explicit,
+    deliver_policy: DeliverPolicy.All,
+    ack_wait: nanos(30_000),
+    max_ack_pending: 1000,
+  },
+  executorSignals: {
+    stream: streams.signals.name,
+    durable_name: 'executor',
+    filter_subject: subjects.signalsAll,
+    ack_policy: AckPolicy.Explicit,
+    deliver_policy: DeliverPolicy.All,
+    ack_wait: nanos(30_000),
+    max_ack_pending: 100,
+  },
+} as const satisfies Record<string, ConsumerDefinition>;
+
+/** KV buckets as data. */
+export const kvBuckets = {
+  executorState: { name: 'executor_state', history: 5 },
+} as const;
+
+/** Create or update streams so that they match their definitions. Safe to call on every start. */
+export async function ensureStreams(jsm: JetStreamManager, defs: readonly StreamDefinition[] = Object.values(streams)): Promise<void> {
+  for (const def of defs) {
+    const existing = await jsm.streams.info(def.name).catch((err: unknown) => {
+      if (isNotFound(err)) return null;
+      throw err;
+    });
+    if (existing) await jsm.streams.update(def.name, def);
+    else await jsm.streams.add(def);
+  }
+}
+
+/** Create or update durable consumers; their streams must exist. */
+export async function ensureConsumers(jsm: JetStreamManager, defs: readonly ConsumerDefinition[]): Promise<void> {
+  for (const { stream, ...config } of defs) {
+    const existing = await jsm.consumers.info(stream, config.durable_name).catch((err: unknown) => {
+      if (isNotFound(err)) return null;
+      throw err;
+    });
+    if (existing) await jsm.consumers.update(stream, config.durable_name, config);
+    else await jsm.consumers.add(stream, config);
+  }
+}
+
+function isNotFound(err: unknown): boolean {
+  return err instanceof Error && /not found/i.test(err.message);
+}

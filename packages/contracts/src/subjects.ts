@@ -1,0 +1,45 @@
+import { ContractError } from './errors.js';
+import type { AlertKind } from './messages/alert.js';
+import type { OrderEventKind } from './messages/order-event.js';
+
+/**
+ * Every subject Vigil uses, in one place. Tickers such as `BRK.B` contain a dot, which NATS would read
+ * as a token separator, so a symbol's subject token spells it with `_` (`md.bars.1m.BRK_B`).
+ */
+export const subjects = {
+  barsAll: 'md.bars.>',
+  bars1mAll: 'md.bars.1m.>',
+  heartbeat: 'md.heartbeat',
+  gatewayReconnect: 'cmd.gateway.reconnect',
+  gatewayStatus: 'cmd.gateway.status',
+  executorFlatten: 'cmd.executor.flatten',
+  executorHalt: 'cmd.executor.halt',
+  executorResume: 'cmd.executor.resume',
+  signalsAll: 'strategy.signals.>',
+  ordersAll: 'executor.orders.>',
+  alertsAll: 'alerts.>',
+  healthAll: 'health.>',
+} as const;
+
+export function symbolToken(symbol: string): string {
+  if (!/^[A-Z][A-Z0-9.]{0,9}$/.test(symbol)) {
+    throw new ContractError(`"${symbol}" is not a ticker Vigil can put in a subject; use upper-case letters, digits and "."`);
+  }
+  return symbol.replace(/\./g, '_');
+}
+
+export function symbolFromToken(tokenText: string): string {
+  return tokenText.replace(/_/g, '.');
+}
+
+export const bar1mSubject = (symbol: string): string => `md.bars.1m.${symbolToken(symbol)}`;
+export const signalSubject = (symbol: string): string => `strategy.signals.${symbolToken(symbol)}`;
+export const orderEventSubject = (event: OrderEventKind): string => `executor.orders.${event}`;
+export const alertSubject = (kind: AlertKind): string => `alerts.${kind}`;
+export const healthSubject = (service: string): string => `health.${service}`;
+
+/** JetStream dedup id of a bar: `<SYMBOL>:<bar start ISO>`, and `:r<revision>` for a corrected bar. */
+export function barMsgId(symbol: string, t: string, revision = 0): string {
+  const base = `${symbol}:${new Date(t).toISOString()}`;
+  return revision > 0 ? `${base}:r${revision}` : base;
+}

@@ -1,0 +1,102 @@
+import { randomUUID } from 'node:crypto';
+import type * as z from 'zod';
+import { loadConfig, type Env } from './config.js';
+import { startHttpServer, type HttpServer, type RouteHandler } from './http.js';
+import { createLogger, type Logger } from './logger.js';
+import { Metrics } from './metrics.js';
+import { connectNats, type NatsConnection } from './nats.js';
+import { Readiness } from './readiness.js';
+import { installShutdown, type ShutdownTask } from './shutdown.js';
+
+/** The settings `startService` reads; every service schema extends `baseConfig`. */
+interface BaseSettings {
+  NATS_URL: string;
+  NATS_USER?: string | undefined;
+  NATS_PASS?: string | undefined;
+  LOG_LEVEL: string;
+  HTTP_HOST: string;
+  HTTP_PORT: number;
+  SHUTDOWN_TIMEOUT_MS: number;
+}
+
+export interface ServiceRuntime<C> {
+  name: string;
+  instanceId: string;
+  startedAt: Date;
+  config: C;
+  logger: Logger;
+  metrics: Metrics;
+  readiness: Readiness;
+  http: HttpServer;
+  nc: NatsConnection;
+  /** Register work to stop before NATS drains (consumers, timers, sockets). Run in registration order. */
+  onShutdown(task: ShutdownTask): void;
+  shutdown(reason: string): Promise<void>;
+}
+
+export interface StartServiceOptions<S extends z.ZodType> {
+  name: string;
+  configSchema: S;
+  env?: Env;
+  /** Which config values are secrets, so their values are scrubbed from every log line. */
+  secrets?: (config: z.infer<S>) => (string | undefined)[];
+  routes?: Record<string, RouteHandler>;
+}
+
+/**
+ * The common start-up every service shares: config (exit 2 when wrong), logger, metrics, HTTP health,
+ * NATS, and graceful shutdown. Services only add their own domain on top.
+ */
+export async function startService<S extends z.ZodType<BaseSettings>>(opts: StartServiceOptions<S>): Promise<ServiceRuntime<z.infer<S>>> {
+  const config = loadConfig(opts.name, opts.configSchema, opts.env);
+  const logger = createLogger({
+    name: opts.name,
+    level: config.LOG_LEVEL,
+    secrets: [config.NATS_PASS, ...(opts.secrets?.(config) ?? [])],
+  });
+  const instanceId = `${opts.name}-${randomUUID().slice(0, 8)}`;
+  process.on('unhandledRejection', (reason) => logger.error({ err: reason }, 'unhandled promise rejection'));
+  process.on('uncaughtException', (err) => {
+    logger.fatal({ err }, 'uncaught exception; exiting so the supervisor restarts a clean process');
+    logger.flush();
+    process.exit(1);
+  });
+
+  const metrics = new Metrics(opts.name);
+  const readiness = new Readiness();
+  const http = await startHttpServer({ host: config.HTTP_HOST, port: config.HTTP_PORT, logger, metrics, readiness, routes: opts.routes ?? {} });
+  const nc = await connectNats({
+    url: config.NATS_URL,
+    name: instanceId,
+    user: config.NATS_USER,
+    pass: config.NATS_PASS,
+    logger,
+    metrics,
+    readiness,
+  });
+
+  const tasks: ShutdownTask[] = [];
+  const { shutdown } = installShutdown({
+    logger,
+    timeoutMs: config.SHUTDOWN_TIMEOUT_MS,
+    tasks: () => [
+      ...tasks,
+      { name: 'drain NATS', run: () => nc.drain() },
+      { name: 'close HTTP', run: () => http.close() },
+    ],
+  });
+  logger.info({ instanceId, http: http.url }, 'service started');
+  return {
+    name: opts.name,
+    instanceId,
+    startedAt: new Date(),
+    config,
+    logger,
+    metrics,
+    readiness,
+    http,
+    nc,
+    onShutdown: (task) => tasks.push(task),
+    shutdown,
+  };
+}
