@@ -1,0 +1,60 @@
+import * as z from 'zod';
+import { describe, expect, it } from 'vitest';
+import { baseConfig, envBool, envInt, envSymbols, loadConfig, parseConfig } from './config.js';
+import { ConfigError } from './errors.js';
+
+const schema = z.object({
+  ...baseConfig,
+  SYMBOLS: envSymbols(['SPY']),
+  PING_INTERVAL_MS: envInt(10_000, { min: 100 }),
+  PAPER: envBool(true),
+  ALPACA_SECRET_KEY: z.string().min(8),
+});
+
+describe('config', () => {
+  it('applies defaults and parses typed values', () => {
+    const c = parseConfig(schema, { ALPACA_SECRET_KEY: 'abcdefgh', SYMBOLS: 'spy, aapl ,BRK.B', PAPER: 'false' });
+    expect(c.SYMBOLS).toEqual(['SPY', 'AAPL', 'BRK.B']);
+    expect(c.PING_INTERVAL_MS).toBe(10_000);
+    expect(c.PAPER).toBe(false);
+    expect(c.NATS_URL).toBe('nats://127.0.0.1:4222');
+  });
+
+  it('treats an empty variable as unset', () => {
+    expect(parseConfig(schema, { ALPACA_SECRET_KEY: 'abcdefgh', PING_INTERVAL_MS: '' }).PING_INTERVAL_MS).toBe(10_000);
+  });
+
+  it('names every offending variable with what it expected, and hides secret values', () => {
+    let error: ConfigError | undefined;
+    try {
+      parseConfig(schema, { PING_INTERVAL_MS: '12abc', PAPER: 'maybe', ALPACA_SECRET_KEY: 'short', SYMBOLS: 'spy,a b' });
+    } catch (e) {
+      error = e as ConfigError;
+    }
+    expect(error).toBeInstanceOf(ConfigError);
+    const text = error!.problems.join('\n');
+    expect(text).toMatch(/PING_INTERVAL_MS: expected a whole number \(got "12abc"\)/);
+    expect(text).toMatch(/PAPER: expected true or false/);
+    expect(text).toMatch(/SYMBOLS/);
+    expect(text).toMatch(/ALPACA_SECRET_KEY: .*\(got \[hidden\]\)/);
+    expect(text).not.toContain('short');
+  });
+
+  it('reports a missing required variable as missing', () => {
+    expect(() => parseConfig(schema, {})).toThrow(/ALPACA_SECRET_KEY: .*\(missing\)/);
+  });
+
+  it('prints the problems and exits with code 2 on bad config', () => {
+    let printed = '';
+    let code: number | undefined;
+    const exit = (c: number): never => {
+      code = c;
+      throw new Error('exited');
+    };
+    expect(() => loadConfig('market-gateway', schema, { HTTP_PORT: '70000' }, { stderr: (s) => (printed += s), exit })).toThrow('exited');
+    expect(code).toBe(2);
+    expect(printed).toContain('market-gateway: invalid configuration');
+    expect(printed).toContain('HTTP_PORT');
+    expect(printed).toContain('ALPACA_SECRET_KEY');
+  });
+});
