@@ -3,6 +3,7 @@ import { decode, decodeAs, encode } from './codec.js';
 import { ContractError, DecodeError } from './errors.js';
 import { Bar } from './messages/bar.js';
 import { GatewayHeartbeat } from './messages/heartbeat.js';
+import type { GatewayHeartbeat as Heartbeat } from './messages/heartbeat.js';
 import { bar1mSubject } from './subjects.js';
 
 const bytes = (v: unknown) => new TextEncoder().encode(typeof v === 'string' ? v : JSON.stringify(v));
@@ -76,7 +77,7 @@ describe('encode/decode', () => {
   });
 
   it('accepts a heartbeat with nullable fields unset', () => {
-    const hb = {
+    const hb: Heartbeat = {
       v: 1,
       service: 'market-gateway',
       instanceId: 'market-gateway-1',
