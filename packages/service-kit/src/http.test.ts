@@ -49,7 +49,7 @@ describe('health server', () => {
     const { server } = await start();
     const notFound = await fetch(`${server.url}/nope`);
     expect(notFound.status).toBe(404);
-    expect((await notFound.json()).error).toMatch(/no route/);
+    expect(((await notFound.json()) as { error: string }).error).toMatch(/no route/);
     const post = await fetch(`${server.url}/healthz`, { method: 'POST', body: 'x' });
     expect(post.status).toBe(405);
   });
