@@ -1,0 +1,53 @@
+import { marketData, trading } from '@alpacahq/alpaca-trade-api';
+import * as z from 'zod';
+
+/**
+ * Where Alpaca is and who we are. Without keys the system runs against the simulator; these defaults are
+ * Alpaca's paper-trading hosts, so real keys never point at live money by accident.
+ */
+export const alpacaConfig = {
+  APCA_API_KEY_ID: z.string().min(1).optional(),
+  APCA_API_SECRET_KEY: z.string().min(1).optional(),
+  ALPACA_TRADING_URL: z.url({ protocol: /^https?$/, error: 'expected an http(s) URL' }).default('https://paper-api.alpaca.markets'),
+  ALPACA_DATA_URL: z.url({ protocol: /^https?$/, error: 'expected an http(s) URL' }).default('https://data.alpaca.markets'),
+  ALPACA_STREAM_URL: z.url({ protocol: /^wss?$/, error: 'expected a ws(s) URL' }).default('wss://stream.data.alpaca.markets'),
+  ALPACA_FEED: z.enum(['iex', 'sip', 'delayed_sip', 'test']).default('iex'),
+};
+
+export interface AlpacaSettings {
+  APCA_API_KEY_ID?: string | undefined;
+  APCA_API_SECRET_KEY?: string | undefined;
+  ALPACA_TRADING_URL: string;
+  ALPACA_DATA_URL: string;
+}
+
+/** The SDK's generated APIs pointed at configured hosts (the facade `Alpaca` client has no base-URL option). */
+export interface AlpacaRest {
+  clock: trading.ClockApi;
+  calendar: trading.CalendarApi;
+  account: trading.AccountsApi;
+  orders: trading.OrdersApi;
+  positions: trading.PositionsApi;
+  stocks: marketData.StockApi;
+}
+
+export function createAlpacaRest(settings: AlpacaSettings, opts: { retry?: boolean } = {}): AlpacaRest {
+  const shared = {
+    keyId: settings.APCA_API_KEY_ID ?? '',
+    secret: settings.APCA_API_SECRET_KEY ?? '',
+    timeoutMs: 10_000,
+    // Callers own retries (with their own logging and metrics); the SDK's silent retries would hide them.
+    ...(opts.retry ? { retry: { maxRetries: 2 } } : {}),
+    rateLimit: { maxRequests: 190, intervalMs: 60_000 },
+  };
+  const tradingConfig = new trading.Configuration({ ...shared, basePath: settings.ALPACA_TRADING_URL.replace(/\/+$/, '') });
+  const dataConfig = new marketData.Configuration({ ...shared, basePath: settings.ALPACA_DATA_URL.replace(/\/+$/, '') });
+  return {
+    clock: new trading.ClockApi(tradingConfig),
+    calendar: new trading.CalendarApi(tradingConfig),
+    account: new trading.AccountsApi(tradingConfig),
+    orders: new trading.OrdersApi(tradingConfig),
+    positions: new trading.PositionsApi(tradingConfig),
+    stocks: new marketData.StockApi(dataConfig),
+  };
+}

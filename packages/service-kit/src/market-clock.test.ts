@@ -1,0 +1,62 @@
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { MarketClock, type ClockSource } from './market-clock.js';
+import { Metrics } from './metrics.js';
+import { captureLogger } from './testing/log-capture.js';
+
+const OPEN = new Date('2026-11-27T14:30:00Z');
+const CLOSE = new Date('2026-11-27T18:00:00Z');
+
+/** A broker whose clock runs `rate` times faster than ours, starting at 09:30 ET. */
+function fakeBroker(rate: number) {
+  const localStart = Date.now();
+  let fail = false;
+  const source: ClockSource = {
+    legacyClock: async () => {
+      if (fail) throw new Error('503 Service Unavailable');
+      const t = OPEN.getTime() + (Date.now() - localStart) * rate;
+      return { timestamp: new Date(t), isOpen: t < CLOSE.getTime(), nextOpen: new Date('2026-11-30T14:30:00Z'), nextClose: CLOSE };
+    },
+  };
+  return { source, setFail: (f: boolean) => (fail = f) };
+}
+
+beforeEach(() => vi.useFakeTimers());
+afterEach(() => vi.useRealTimers());
+
+describe('MarketClock', () => {
+  it('follows an accelerated broker clock and sees the close between polls', async () => {
+    const broker = fakeBroker(600);
+    const { logger, lines } = captureLogger();
+    const clock = new MarketClock({ source: broker.source, refreshMs: 1000, logger, metrics: new Metrics('t', { defaultMetrics: false }) });
+    const phases: string[] = [];
+    clock.onChange((p) => phases.push(p));
+    await clock.start();
+    expect(clock.phase()).toBe('open');
+    await vi.advanceTimersByTimeAsync(3000);
+    expect(clock.clockRate()).toBe(600);
+    // 3.5 h of broker time = 21 s of ours at 600x; the close falls between two polls.
+    await vi.advanceTimersByTimeAsync(18_500);
+    expect(clock.phase()).toBe('closed');
+    expect(phases).toEqual(['open', 'closed']);
+    expect(lines().filter((l) => l.msg === 'market closed')).toHaveLength(1);
+    clock.stop();
+  });
+
+  it('logs a failing clock once, counts every failure, and ages into unknown', async () => {
+    const broker = fakeBroker(1);
+    const { logger, lines } = captureLogger();
+    const metrics = new Metrics('t', { defaultMetrics: false });
+    const clock = new MarketClock({ source: broker.source, refreshMs: 1000, logger, metrics });
+    await clock.start();
+    broker.setFail(true);
+    await vi.advanceTimersByTimeAsync(6000);
+    expect(clock.phase()).toBe('unknown');
+    expect(lines().filter((l) => String(l.msg).startsWith('cannot read the broker clock'))).toHaveLength(1);
+    expect(await metrics.registry.metrics()).toMatch(/vigil_clock_refresh_failures_total\{service="t"\} 6/);
+    broker.setFail(false);
+    await vi.advanceTimersByTimeAsync(1000);
+    expect(clock.phase()).toBe('open');
+    expect(await metrics.registry.metrics()).toMatch(/vigil_market_open\{service="t"\} 1/);
+    clock.stop();
+  });
+});
