@@ -75,6 +75,8 @@ export const consumers = {
 /** KV buckets as data. */
 export const kvBuckets = {
   executorState: { name: 'executor_state', history: 5 },
+  /** Per-symbol indicator state of the strategy, with the last bar it has seen, so a restart neither loses nor double-counts. */
+  strategyState: { name: 'strategy_state', history: 1 },
 } as const;
 
 /** Create or update streams so that they match their definitions. Safe to call on every start. */
