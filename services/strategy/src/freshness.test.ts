@@ -1,0 +1,30 @@
+import { describe, expect, it } from 'vitest';
+import { bar, T0 } from '../test/bars.js';
+import { freshness } from './freshness.js';
+
+describe('freshness', () => {
+  const end = T0 + 60_000;
+
+  it('accepts a live bar within the window of broker time', () => {
+    expect(freshness(bar(0, 10), end + 500, 90_000)).toEqual({ fresh: true, ageMs: 500 });
+    expect(freshness(bar(0, 10), end + 90_000, 90_000).fresh).toBe(true);
+  });
+
+  it('refuses a live bar older than the window', () => {
+    const f = freshness(bar(0, 10), end + 90_001, 90_000);
+    expect(f).toMatchObject({ fresh: false, ageMs: 90_001 });
+  });
+
+  it('refuses backfilled and polled bars however fresh', () => {
+    expect(freshness(bar(0, 10, { source: 'backfill' }), end, 90_000)).toMatchObject({ fresh: false, reason: /backfill/ });
+    expect(freshness(bar(0, 10, { source: 'poll' }), end, 90_000)).toMatchObject({ fresh: false, reason: /poll/ });
+  });
+
+  it('refuses everything until the broker clock has been read', () => {
+    expect(freshness(bar(0, 10), null, 90_000)).toMatchObject({ fresh: false, ageMs: null });
+  });
+
+  it('refuses a bar far ahead of broker time', () => {
+    expect(freshness(bar(10, 10), end, 60_000)).toMatchObject({ fresh: false, reason: /clock/ });
+  });
+});
