@@ -1,0 +1,38 @@
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { FaultBook, parseFault } from './faults.js';
+
+afterEach(() => vi.useRealTimers());
+
+describe('faults', () => {
+  it('validates specs, applies defaults and maps the issue names', () => {
+    expect(parseFault({ kind: 'handshake-429' }).data).toMatchObject({ kind: 'reject_upgrade', status: 429 });
+    expect(parseFault({ kind: 'freeze' }).data).toMatchObject({ kind: 'blackhole' });
+    expect(parseFault({ kind: 'conn-limit', count: 2 }).data).toMatchObject({ kind: 'conn_limit', count: 2 });
+    expect(parseFault({ kind: 'rest_error', status: 503 }).data).toMatchObject({ scope: 'all', status: 503 });
+    expect(parseFault({ kind: 'nope' }).success).toBe(false);
+    expect(parseFault({ kind: 'late_bars', delayMs: -1 }).success).toBe(false);
+    expect(parseFault({ kind: 'kill_session' }).success).toBe(false);
+  });
+
+  it('expires by duration, by count and on clear, and counts uses', () => {
+    vi.useFakeTimers();
+    const book = new FaultBook(() => 100);
+    const expired: string[] = [];
+    book.on('expired', (f) => expired.push(f.kind));
+    book.add(parseFault({ kind: 'stall', durationMinutes: 2 }).data!);
+    const counted = book.add(parseFault({ kind: 'conn_limit', count: 2, key: 'K' }).data!)!;
+    expect(book.add(parseFault({ kind: 'drop' }).data!)).toBeNull();
+    expect(book.find('conn_limit', 'other')).toBeUndefined();
+    book.use(counted);
+    expect(book.find('conn_limit', 'K')).toBeDefined();
+    book.use(counted);
+    expect(book.find('conn_limit', 'K')).toBeUndefined();
+    vi.advanceTimersByTime(250);
+    expect(book.find('stall')).toBeUndefined();
+    expect(expired).toEqual(['conn_limit', 'stall']);
+    book.add(parseFault({ kind: 'blackhole' }).data!);
+    expect(book.clear({ kind: 'blackhole' })).toHaveLength(1);
+    expect(book.injected).toMatchObject({ stall: 1, conn_limit: 1, drop: 1, blackhole: 1 });
+    expect(book.applied).toMatchObject({ conn_limit: 2 });
+  });
+});
