@@ -1,0 +1,54 @@
+import { AckPolicy, jetstream, jetstreamManager } from '@nats-io/jetstream';
+import { connect, type NatsConnection } from '@nats-io/transport-node';
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { runDurableConsumer, type Disposition } from './durable-consumer.js';
+import { Metrics } from './metrics.js';
+import { captureLogger } from './testing/log-capture.js';
+import { startNats, type NatsServerHandle } from './testing/nats-server.js';
+
+let server: NatsServerHandle;
+let nc: NatsConnection;
+beforeAll(async () => {
+  server = await startNats({ own: true });
+  nc = await connect({ servers: server.url });
+  const jsm = await jetstreamManager(nc);
+  await jsm.streams.add({ name: 'T', subjects: ['t.>'] });
+  await jsm.consumers.add('T', { durable_name: 'd', ack_policy: AckPolicy.Explicit });
+});
+afterAll(async () => {
+  await nc?.close();
+  await server?.cleanup();
+});
+
+it('acks after handling, terms on request, redelivers after a throw, and stops cleanly', async () => {
+  const js = jetstream(nc);
+  for (const s of ['ok', 'bad', 'flaky']) await js.publish(`t.${s}`, s);
+  const seen: string[] = [];
+  let flakyFailed = false;
+  const { logger, lines } = captureLogger();
+  const consumer = runDurableConsumer({
+    nc,
+    stream: 'T',
+    durable: 'd',
+    logger,
+    metrics: new Metrics('test', { defaultMetrics: false }),
+    retry: { initialMs: 10, maxMs: 50 },
+    handle: async (msg): Promise<Disposition> => {
+      seen.push(msg.subject);
+      if (msg.subject === 't.bad') return 'term';
+      if (msg.subject === 't.flaky' && !flakyFailed) {
+        flakyFailed = true;
+        throw new Error('broker down');
+      }
+      return 'ack';
+    },
+  });
+  const deadline = Date.now() + 10_000;
+  while (seen.length < 4 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+  await consumer.stop();
+  expect(seen).toEqual(['t.ok', 't.bad', 't.flaky', 't.flaky']);
+  const info = await (await jetstreamManager(nc)).consumers.info('T', 'd');
+  expect(info.num_ack_pending).toBe(0);
+  expect(info.num_pending).toBe(0);
+  expect(lines().some((l) => l.msg === 'handler failed; message will be redelivered')).toBe(true);
+});

@@ -1,0 +1,104 @@
+import { jetstream, type ConsumerMessages, type JsMsg } from '@nats-io/jetstream';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { backoffDelay, type BackoffPolicy } from './backoff.js';
+import type { Logger } from './logger.js';
+import type { Metrics } from './metrics.js';
+import type { NatsConnection } from './nats.js';
+
+/** What to do with a message once handled: acknowledge it, drop it for good, or have it redelivered later. */
+export type Disposition = 'ack' | 'term' | { nakMs: number };
+
+export interface DurableConsumerOptions {
+  nc: NatsConnection;
+  stream: string;
+  durable: string;
+  /** One message at a time, in order; a throw is logged, counted and the message redelivered with backoff. */
+  handle: (msg: JsMsg) => Promise<Disposition>;
+  logger: Logger;
+  metrics: Metrics;
+  /** Messages pulled per batch (default 50). */
+  batch?: number;
+  /** Backoff for redelivering after a throw and for re-attaching after the consumer fails (default 500 ms → 30 s). */
+  retry?: BackoffPolicy;
+  /** While a handler runs, tell the server it is still working this often, so `ack_wait` never expires (default 10 s). */
+  workingEveryMs?: number;
+}
+
+export interface DurableConsumer {
+  /** Stop pulling, let the message in hand finish, then resolve. */
+  stop(): Promise<void>;
+}
+
+/**
+ * Pull from a durable JetStream consumer one message at a time, acknowledging each only after its handler
+ * finished, so a restarted service resumes exactly after the last acknowledged message. If the consumer or
+ * the connection fails the loop re-attaches with backoff: it never ends silently until `stop()`.
+ */
+export function runDurableConsumer(opts: DurableConsumerOptions): DurableConsumer {
+  const log = opts.logger.child({ component: 'consumer', durable: opts.durable });
+  const retry = opts.retry ?? { initialMs: 500, maxMs: 30_000 };
+  const handled = opts.metrics.counter('consumer_messages_total', 'Messages handled by a durable consumer, by disposition', ['durable', 'disposition']);
+  const failures = opts.metrics.counter('consumer_handler_errors_total', 'Handler errors (message redelivered)', ['durable']);
+  const reattach = opts.metrics.counter('consumer_reattach_total', 'Times the consume loop had to re-attach', ['durable']);
+  let stopped = false;
+  let messages: ConsumerMessages | null = null;
+  const aborted = new AbortController();
+  const pause = (ms: number) => sleep(ms, undefined, { signal: aborted.signal }).catch(() => undefined);
+
+  const handleOne = async (msg: JsMsg): Promise<void> => {
+    const keepAlive = setInterval(() => msg.working(), opts.workingEveryMs ?? 10_000);
+    let disposition: Disposition;
+    try {
+      disposition = await opts.handle(msg);
+    } catch (err) {
+      failures.inc({ durable: opts.durable });
+      const nakMs = Math.max(retry.initialMs, backoffDelay(retry, msg.info.deliveryCount - 1));
+      log.error({ err, subject: msg.subject, seq: msg.seq, deliveryCount: msg.info.deliveryCount, nakMs }, 'handler failed; message will be redelivered');
+      disposition = { nakMs };
+    } finally {
+      clearInterval(keepAlive);
+    }
+    if (disposition === 'ack') await msg.ackAck().catch((err: unknown) => log.warn({ err, seq: msg.seq }, 'ack not confirmed; the message may be redelivered'));
+    else if (disposition === 'term') msg.term();
+    else msg.nak(disposition.nakMs);
+    handled.inc({ durable: opts.durable, disposition: typeof disposition === 'string' ? disposition : 'nak' });
+  };
+
+  const loop = async (): Promise<void> => {
+    let attempt = 0;
+    while (!stopped) {
+      try {
+        const consumer = await jetstream(opts.nc).consumers.get(opts.stream, opts.durable);
+        messages = await consumer.consume({ max_messages: opts.batch ?? 50 });
+        if (attempt > 0) log.info('consumer re-attached');
+        attempt = 0;
+        for await (const msg of messages) {
+          await handleOne(msg);
+          if (stopped) break;
+        }
+      } catch (err) {
+        if (stopped) break;
+        const delay = backoffDelay(retry, attempt++);
+        reattach.inc({ durable: opts.durable });
+        log.warn({ err, delayMs: delay }, 'consumer failed; re-attaching');
+        await pause(delay);
+        continue;
+      }
+      if (!stopped) {
+        reattach.inc({ durable: opts.durable });
+        log.warn('consumer ended unexpectedly; re-attaching');
+        await pause(backoffDelay(retry, attempt++));
+      }
+    }
+  };
+  const done = loop();
+
+  return {
+    stop: async () => {
+      stopped = true;
+      aborted.abort();
+      messages?.stop();
+      await done;
+    },
+  };
+}
