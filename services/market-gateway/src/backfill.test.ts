@@ -1,0 +1,35 @@
+import { describe, expect, it } from 'vitest';
+import { MINUTE_MS, newBarsFor, planBackfill } from './backfill.js';
+
+const T = (hhmm: string) => Date.parse(`2026-11-27T${hhmm}:00Z`);
+
+describe('planBackfill', () => {
+  it('starts after the oldest symbol\'s last bar and runs to now', () => {
+    const last = new Map([
+      ['SPY', T('15:28')],
+      ['AAPL', T('15:20')],
+    ]);
+    expect(planBackfill(['SPY', 'AAPL'], last, T('15:31') + 5_000, 6 * 3_600_000)).toEqual({ start: T('15:21'), end: T('15:31') + 5_000 });
+  });
+
+  it('reaches back the lookback for a symbol never published', () => {
+    const w = planBackfill(['SPY', 'NEW'], new Map([['SPY', T('15:28')]]), T('15:31'), 30 * MINUTE_MS);
+    expect(w?.start).toBe(T('15:01'));
+  });
+
+  it('never reaches further back than the lookback, even for an old last bar', () => {
+    expect(planBackfill(['SPY'], new Map([['SPY', T('09:00')]]), T('15:31'), 10 * MINUTE_MS)?.start).toBe(T('15:21'));
+  });
+
+  it('has nothing to do when the last completed minute is already published', () => {
+    expect(planBackfill(['SPY'], new Map([['SPY', T('15:30')]]), T('15:31') + 30_000, 3_600_000)).toBeNull();
+  });
+});
+
+describe('newBarsFor', () => {
+  it('keeps only bars after the last published one, in time order', () => {
+    const bars = [{ t: '2026-11-27T15:30:00Z' }, { t: '2026-11-27T15:28:00Z' }, { t: '2026-11-27T15:29:00Z' }];
+    expect(newBarsFor(bars, T('15:28')).map((b) => b.t)).toEqual(['2026-11-27T15:29:00Z', '2026-11-27T15:30:00Z']);
+    expect(newBarsFor(bars, undefined)).toHaveLength(3);
+  });
+});

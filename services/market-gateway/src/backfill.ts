@@ -1,0 +1,32 @@
+export const MINUTE_MS = 60_000;
+
+export interface BackfillWindow {
+  /** First bar start to fetch (inclusive). */
+  start: number;
+  /** Fetch up to here; REST serves only completed minutes. */
+  end: number;
+}
+
+/**
+ * The one multi-symbol window that covers every symbol's gap: from the minute after the oldest
+ * symbol's last published bar (or `maxLookbackMs` back, for a symbol never published) to now.
+ * Null when there is no completed minute to fetch.
+ */
+export function planBackfill(symbols: readonly string[], lastPublished: ReadonlyMap<string, number>, nowMs: number, maxLookbackMs: number): BackfillWindow | null {
+  const floor = Math.floor((nowMs - maxLookbackMs) / MINUTE_MS) * MINUTE_MS;
+  const starts = symbols.map((s) => {
+    const last = lastPublished.get(s);
+    return last === undefined ? floor : Math.max(floor, last + MINUTE_MS);
+  });
+  if (starts.length === 0) return null;
+  const start = Math.min(...starts);
+  const lastComplete = Math.floor(nowMs / MINUTE_MS) * MINUTE_MS - MINUTE_MS;
+  return start <= lastComplete ? { start, end: nowMs } : null;
+}
+
+/** The bars a symbol still needs, oldest first: strictly after its last published bar. */
+export function newBarsFor<T extends { t: string }>(bars: readonly T[], lastPublishedMs: number | undefined): T[] {
+  return bars
+    .filter((b) => lastPublishedMs === undefined || Date.parse(b.t) > lastPublishedMs)
+    .sort((a, b) => Date.parse(a.t) - Date.parse(b.t));
+}

@@ -1,0 +1,105 @@
+import WebSocket from 'ws';
+import { parseFrame, type StreamMessage } from './alpaca-messages.js';
+import type { Failure } from './reconnect-policy.js';
+
+export interface FeedConnectionOptions {
+  url: string;
+  handshakeTimeoutMs: number;
+  pingIntervalMs: number;
+  pongTimeoutMs: number;
+}
+
+export interface FeedHandlers {
+  onOpen(): void;
+  onMessage(message: StreamMessage): void;
+  /** A frame element that failed validation; the connection carries on. */
+  onInvalid(problem: string): void;
+  /** Called exactly once, whatever ended the connection. */
+  onEnd(failure: Failure): void;
+}
+
+/**
+ * One WebSocket connection to Alpaca's market-data stream, JSON-encoded. Owns the transport layer of
+ * liveness: a handshake deadline (TCP, TLS and upgrade together) and a ping every `pingIntervalMs` that
+ * must be answered within `pongTimeoutMs`, else the socket is terminated. Session and data liveness
+ * belong to the supervisor.
+ */
+export class FeedConnection {
+  private readonly ws: WebSocket;
+  private ended = false;
+  private handshakeTimer: NodeJS.Timeout;
+  private pingTimer: NodeJS.Timeout | null = null;
+  private pongTimer: NodeJS.Timeout | null = null;
+
+  constructor(
+    private readonly opts: FeedConnectionOptions,
+    private readonly handlers: FeedHandlers,
+  ) {
+    // perMessageDeflate off: the SDK does the same, and inflate costs CPU on every frame.
+    this.ws = new WebSocket(opts.url, { perMessageDeflate: false, handshakeTimeout: opts.handshakeTimeoutMs });
+    // ws's handshakeTimeout covers the HTTP request; this also covers a hang after the upgrade.
+    this.handshakeTimer = setTimeout(() => this.end({ kind: 'handshake_timeout' }), opts.handshakeTimeoutMs);
+    this.ws.on('open', () => {
+      clearTimeout(this.handshakeTimer);
+      this.schedulePing();
+      handlers.onOpen();
+    });
+    this.ws.on('message', (data, isBinary) => this.receive(data, isBinary));
+    this.ws.on('pong', () => {
+      if (this.pongTimer) clearTimeout(this.pongTimer);
+      this.pongTimer = null;
+      this.schedulePing();
+    });
+    this.ws.on('unexpected-response', (_req, res) => {
+      const retryAfter = Number(res.headers['retry-after']);
+      res.resume();
+      this.end({ kind: 'upgrade_rejected', status: res.statusCode ?? 0, retryAfterMs: Number.isFinite(retryAfter) ? retryAfter * 1000 : null });
+    });
+    this.ws.on('error', (err) => {
+      const timedOut = /handshake has timed out/i.test(err.message);
+      this.end(timedOut ? { kind: 'handshake_timeout' } : { kind: 'socket_error', message: err.message });
+    });
+    this.ws.on('close', (code, reason) => this.end({ kind: 'closed', code, reason: reason.toString() }));
+  }
+
+  send(message: object): void {
+    if (this.ws.readyState === WebSocket.OPEN) this.ws.send(JSON.stringify(message));
+  }
+
+  /** End the connection now (no close handshake: a dead peer would never answer it). */
+  terminate(failure: Failure): void {
+    this.end(failure);
+  }
+
+  private receive(data: WebSocket.RawData, isBinary: boolean): void {
+    if (isBinary) {
+      this.handlers.onInvalid('binary frame on a JSON connection');
+      return;
+    }
+    const { messages, invalid } = parseFrame(data.toString());
+    for (const problem of invalid) this.handlers.onInvalid(problem);
+    for (const message of messages) {
+      if (this.ended) return;
+      this.handlers.onMessage(message);
+    }
+  }
+
+  private schedulePing(): void {
+    if (this.pingTimer) clearTimeout(this.pingTimer);
+    this.pingTimer = setTimeout(() => {
+      if (this.ended) return;
+      this.ws.ping();
+      this.pongTimer = setTimeout(() => this.end({ kind: 'pong_timeout' }), this.opts.pongTimeoutMs);
+    }, this.opts.pingIntervalMs);
+  }
+
+  private end(failure: Failure): void {
+    if (this.ended) return;
+    this.ended = true;
+    for (const t of [this.handshakeTimer, this.pingTimer, this.pongTimer]) if (t) clearTimeout(t);
+    this.ws.removeAllListeners('close');
+    this.ws.on('error', () => {});
+    this.ws.terminate();
+    this.handlers.onEnd(failure);
+  }
+}

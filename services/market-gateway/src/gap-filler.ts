@@ -1,0 +1,93 @@
+import type { Feed } from '@vigil/contracts';
+import { backoffDelay, type AlpacaRest, type BackoffPolicy, type Logger, type Metrics } from '@vigil/service-kit';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { fillGap } from './fill-gap.js';
+import type { BarPublisher } from './publisher.js';
+
+export interface GapFillerDeps {
+  stocks: AlpacaRest['stocks'];
+  publisher: BarPublisher;
+  symbols: string[];
+  feed: Feed;
+  maxLookbackMs: number;
+  retry: BackoffPolicy;
+  /** Broker time: the window must be on the clock the bars are stamped with. */
+  brokerNow: () => number;
+  logger: Logger;
+  metrics: Metrics;
+}
+
+/**
+ * After every (re)subscription, fetch each symbol's gap from REST and publish it, oldest first, before
+ * that symbol's live bars (which wait, held, meanwhile). A failed fetch is retried with backoff and the
+ * live bars keep waiting: order and completeness win over latency.
+ */
+export class GapFiller {
+  private running: Promise<void> | null = null;
+  private again = false;
+  private stopped = false;
+  private readonly log: Logger;
+  private readonly m;
+
+  constructor(private readonly deps: GapFillerDeps) {
+    this.log = deps.logger.child({ component: 'backfill' });
+    this.m = {
+      runs: deps.metrics.counter('gateway_backfills_total', 'Backfill runs by outcome', ['outcome']),
+      bars: deps.metrics.counter('gateway_rest_bars_total', 'Bars fetched from REST and offered for publishing, by source', ['source']),
+    };
+  }
+
+  /** Start a backfill now, or once more after the one in flight. */
+  trigger(reason: string): void {
+    for (const s of this.deps.symbols) this.deps.publisher.hold(s);
+    if (this.running) {
+      this.again = true;
+      return;
+    }
+    this.running = this.loop(reason).finally(() => (this.running = null));
+  }
+
+  async idle(): Promise<void> {
+    while (this.running) await this.running;
+  }
+
+  stop(): void {
+    this.stopped = true;
+  }
+
+  private async loop(reason: string): Promise<void> {
+    do {
+      this.again = false;
+      await this.runUntilDone(reason);
+    } while (this.again && !this.stopped);
+    for (const s of this.deps.symbols) this.deps.publisher.release(s);
+  }
+
+  private async runUntilDone(reason: string): Promise<void> {
+    for (let attempt = 0; !this.stopped; attempt++) {
+      try {
+        await this.runOnce(reason);
+        return;
+      } catch (err) {
+        this.m.runs.inc({ outcome: 'failed' });
+        const delayMs = backoffDelay(this.deps.retry, attempt) + 100;
+        this.log.error({ err, attempt, delayMs }, 'backfill failed; live bars wait behind it; retrying');
+        await sleep(delayMs);
+      }
+    }
+  }
+
+  private async runOnce(reason: string): Promise<void> {
+    const { stocks, publisher, symbols, feed, maxLookbackMs } = this.deps;
+    const result = await fillGap({ stocks, publisher, symbols, feed, maxLookbackMs, source: 'backfill', brokerNowMs: this.deps.brokerNow() });
+    if (!result) {
+      this.m.runs.inc({ outcome: 'nothing_to_do' });
+      this.log.debug({ reason }, 'no gap to backfill');
+      return;
+    }
+    this.m.bars.inc({ source: 'backfill' }, result.offered);
+    this.m.runs.inc({ outcome: 'ok' });
+    const { window, pages, offered } = result;
+    this.log.info({ reason, from: new Date(window.start).toISOString(), to: new Date(window.end).toISOString(), pages, bars: offered }, 'backfill done');
+  }
+}

@@ -1,0 +1,61 @@
+import type { AlpacaRest } from '@vigil/service-kit';
+import * as z from 'zod';
+import { BarsPage, type WireBar } from './alpaca-messages.js';
+
+export class BarsFetchError extends Error {
+  override name = 'BarsFetchError';
+}
+
+export interface FetchBarsRequest {
+  symbols: string[];
+  start: number;
+  end: number;
+  feed: string;
+  /** Safety stop for a server that keeps returning page tokens. */
+  maxPages?: number;
+}
+
+/**
+ * One multi-symbol `GET /v2/stocks/bars` request, following `next_page_token` to the end. The body is
+ * validated here, not trusted: a malformed page is a `BarsFetchError` naming what was wrong.
+ */
+export async function fetchBars(stocks: AlpacaRest['stocks'], req: FetchBarsRequest): Promise<{ bars: Map<string, WireBar[]>; pages: number }> {
+  const bars = new Map<string, WireBar[]>();
+  let pageToken: string | undefined;
+  let pages = 0;
+  do {
+    let body: unknown;
+    try {
+      const res = await stocks.stockBarsRaw({
+        symbols: req.symbols.join(','),
+        timeframe: '1Min',
+        start: new Date(req.start),
+        end: new Date(req.end),
+        limit: 10_000,
+        feed: req.feed as never,
+        sort: 'asc' as never,
+        ...(pageToken ? { pageToken } : {}),
+      });
+      body = await res.raw.json();
+    } catch (cause) {
+      throw new BarsFetchError(`bars request failed: ${describe(cause)}`, { cause });
+    }
+    const page = BarsPage.safeParse(body);
+    if (!page.success) throw new BarsFetchError(`bars response is malformed: ${z.prettifyError(page.error).replace(/\n\s*/g, ' ')}`, { cause: page.error });
+    for (const [symbol, list] of Object.entries(page.data.bars ?? {})) {
+      const acc = bars.get(symbol) ?? [];
+      acc.push(...(list ?? []));
+      bars.set(symbol, acc);
+    }
+    pages += 1;
+    pageToken = page.data.next_page_token ?? undefined;
+    if (pages >= (req.maxPages ?? 50) && pageToken) throw new BarsFetchError(`bars response still paginating after ${pages} pages; narrow the window`);
+  } while (pageToken);
+  return { bars, pages };
+}
+
+function describe(err: unknown): string {
+  const e = err as { name?: string; message?: string; status?: number; response?: { status?: number } };
+  const status = e.status ?? e.response?.status;
+  return `${e.name ?? 'Error'}${status ? ` ${status}` : ''}: ${e.message ?? String(err)}`;
+}
