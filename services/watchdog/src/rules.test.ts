@@ -1,0 +1,337 @@
+import type { MarketPhase } from '@vigil/service-kit';
+import { describe, expect, it } from 'vitest';
+import { initialState, persisted, step, type Action, type CommandName, type RulesConfig, type WatchEvent, type WatchState } from './rules.js';
+
+const cfg: RulesConfig = {
+  noBarAlertMs: 120_000,
+  heartbeatTimeoutMs: 15_000,
+  flattenAfterMs: 300_000,
+  flattenAfterFailures: 3,
+  flattenPolicy: 'flatten',
+  resumeAfterMs: 60_000,
+  flapMaxReconnects: 3,
+  flapWindowMs: 600_000,
+};
+
+type Reply = { ok: boolean; error?: string } | 'hang';
+
+/**
+ * Drives the pure rules under fake time: a tick every second, a gateway that may send heartbeats and bars,
+ * and responders that answer commands one second after they are sent.
+ */
+class Sim {
+  state: WatchState;
+  now = 0;
+  actions: { at: number; action: Action }[] = [];
+  phase: MarketPhase = 'open';
+  heartbeats = true;
+  bars = true;
+  gatewayReconnects = 0;
+  replies: Partial<Record<CommandName, Reply>> = {};
+  private pending: { at: number; event: WatchEvent }[] = [];
+
+  constructor(
+    readonly c: RulesConfig = cfg,
+    state?: WatchState,
+  ) {
+    this.state = state ?? initialState(0);
+  }
+
+  send(event: WatchEvent): void {
+    const r = step(this.c, this.state, event, this.now);
+    this.state = r.state;
+    for (const action of r.actions) {
+      this.actions.push({ at: this.now, action });
+      if (action.type !== 'command') continue;
+      const reply = this.replies[action.command] ?? { ok: true };
+      if (reply === 'hang') continue;
+      this.pending.push({ at: this.now + 1000, event: { type: 'command_result', command: action.command, incidentId: action.incidentId, ...reply } });
+    }
+  }
+
+  /** Advance to `until` ms in 1 s steps. Bars every 60 s and heartbeats every 5 s while switched on. */
+  runUntil(until: number): void {
+    while (this.now < until) {
+      this.now += 1000;
+      for (const p of this.pending.filter((x) => x.at <= this.now)) {
+        this.pending.splice(this.pending.indexOf(p), 1);
+        this.send(p.event);
+      }
+      if (this.heartbeats && this.now % 5000 === 0) this.send({ type: 'heartbeat', instanceId: 'gw-1', state: 'streaming', reconnects: this.gatewayReconnects });
+      if (this.bars && this.now % 60_000 === 0) this.send({ type: 'bar', symbol: 'SPY' });
+      this.send({ type: 'tick', phase: this.phase });
+    }
+  }
+
+  alerts(kind?: string) {
+    return this.actions.flatMap(({ at, action }) => (action.type === 'alert' && (!kind || action.alert.kind === kind) ? [{ at, ...action.alert }] : []));
+  }
+
+  commands(command?: CommandName) {
+    return this.actions.flatMap(({ at, action }) => (action.type === 'command' && (!command || action.command === command) ? [{ at, ...action }] : []));
+  }
+}
+
+describe('rules: stale bars', () => {
+  it('stays quiet while bars arrive every minute', () => {
+    const sim = new Sim();
+    sim.runUntil(30 * 60_000);
+    expect(sim.alerts()).toEqual([]);
+    expect(sim.commands()).toEqual([]);
+  });
+
+  it('alerts no_bar (critical) and asks the gateway to reconnect after NO_BAR_ALERT_MS without a bar', () => {
+    const sim = new Sim();
+    sim.runUntil(60_000);
+    sim.bars = false;
+    sim.runUntil(179_000);
+    expect(sim.alerts()).toEqual([]);
+    sim.runUntil(180_000);
+    expect(sim.alerts('no_bar')).toEqual([expect.objectContaining({ at: 180_000, severity: 'critical', status: 'open' })]);
+    expect(sim.commands('reconnect')).toEqual([expect.objectContaining({ at: 180_000, incidentId: sim.state.incident!.id })]);
+    // A successful reconnect is counted and announced, and the next one waits another NO_BAR_ALERT_MS.
+    sim.runUntil(299_000);
+    expect(sim.alerts('reconnect')).toHaveLength(1);
+    expect(sim.commands('reconnect')).toHaveLength(1);
+    sim.runUntil(301_000);
+    expect(sim.commands('reconnect')).toHaveLength(2);
+  });
+
+  it('halts at FLATTEN_AFTER_MS, then flattens exactly once with policy flatten', () => {
+    const sim = new Sim();
+    sim.runUntil(60_000);
+    sim.bars = false;
+    sim.runUntil(359_000);
+    expect(sim.commands('halt')).toEqual([]);
+    sim.runUntil(360_000);
+    expect(sim.commands('halt')).toEqual([expect.objectContaining({ at: 360_000 })]);
+    expect(sim.alerts('stale_halt')).toEqual([expect.objectContaining({ severity: 'critical' })]);
+    sim.runUntil(3_600_000);
+    expect(sim.commands('halt')).toHaveLength(1);
+    expect(sim.commands('flatten')).toEqual([expect.objectContaining({ at: 361_000 })]);
+    expect(sim.alerts('flatten')).toHaveLength(1);
+    expect(sim.alerts('no_bar')).toHaveLength(1);
+    const order = sim.actions.filter((a) => a.action.type !== 'note').map(({ action }) => (action.type === 'alert' ? `alert:${action.alert.kind}` : action.type === 'command' ? `cmd:${action.command}` : ''));
+    expect(order.slice(0, 2)).toEqual(['alert:no_bar', 'cmd:reconnect']);
+    expect(order.indexOf('cmd:halt')).toBeLessThan(order.indexOf('cmd:flatten'));
+  });
+
+  it('halts after FLATTEN_AFTER_FAILURES failed reconnects, long before FLATTEN_AFTER_MS, and alerts the failure once', () => {
+    const sim = new Sim();
+    sim.replies.reconnect = { ok: false, error: 'no responders' };
+    sim.runUntil(60_000);
+    sim.bars = false;
+    sim.runUntil(200_000);
+    expect(sim.commands('reconnect')).toHaveLength(3);
+    expect(sim.commands('halt')).toEqual([expect.objectContaining({ at: 183_000 })]);
+    expect(sim.alerts('command_failed')).toEqual([expect.objectContaining({ severity: 'warning', details: { command: 'reconnect' } })]);
+    // Once escalated the reconnects are spaced out, not hammered.
+    sim.runUntil(302_000);
+    expect(sim.commands('reconnect')).toHaveLength(3);
+    sim.runUntil(304_000);
+    expect(sim.commands('reconnect')).toHaveLength(4);
+  });
+
+  it('halts but never flattens with policy halt, and does neither with policy off', () => {
+    for (const policy of ['halt', 'off'] as const) {
+      const sim = new Sim({ ...cfg, flattenPolicy: policy });
+      sim.bars = false;
+      sim.runUntil(3_600_000);
+      expect(sim.commands('halt')).toHaveLength(policy === 'halt' ? 1 : 0);
+      expect(sim.commands('flatten')).toEqual([]);
+      expect(sim.alerts('no_bar')).toHaveLength(1);
+    }
+  });
+
+  it('retries a failed halt later, alerts its failure once, and never flattens without a halt', () => {
+    const sim = new Sim();
+    sim.replies.halt = { ok: false, error: 'no responders' };
+    sim.bars = false;
+    sim.runUntil(300_000 + 125_000);
+    expect(sim.commands('halt')).toHaveLength(2);
+    expect(sim.alerts('stale_halt')).toHaveLength(1);
+    expect(sim.alerts('command_failed')).toEqual([expect.objectContaining({ severity: 'critical', details: { command: 'halt' } })]);
+    expect(sim.commands('flatten')).toEqual([]);
+  });
+
+  it('does not flatten again when the flatten command fails', () => {
+    const sim = new Sim();
+    sim.replies.flatten = { ok: false, error: 'executor not answering' };
+    sim.bars = false;
+    sim.runUntil(3_600_000);
+    expect(sim.commands('flatten')).toHaveLength(1);
+    expect(sim.alerts('command_failed').map((a) => a.details.command)).toEqual(['flatten']);
+  });
+});
+
+describe('rules: market phase from the broker clock', () => {
+  it('fires nothing while the market is closed, and starts waiting for bars when it opens', () => {
+    const sim = new Sim();
+    sim.phase = 'closed';
+    sim.bars = false;
+    sim.heartbeats = false;
+    sim.runUntil(8 * 3_600_000);
+    expect(sim.alerts()).toEqual([]);
+    expect(sim.commands()).toEqual([]);
+    sim.phase = 'open';
+    sim.heartbeats = true;
+    sim.runUntil(8 * 3_600_000 + 119_000);
+    expect(sim.alerts('no_bar')).toEqual([]);
+    sim.runUntil(8 * 3_600_000 + 121_000);
+    expect(sim.alerts('no_bar')).toHaveLength(1);
+  });
+
+  it('alerts and halts while the phase is unknown (broken clock), but never flattens', () => {
+    const sim = new Sim();
+    sim.phase = 'unknown';
+    sim.bars = false;
+    sim.runUntil(3_600_000);
+    expect(sim.alerts('no_bar')).toHaveLength(1);
+    expect(sim.commands('halt')).toHaveLength(1);
+    expect(sim.commands('flatten')).toEqual([]);
+    // The clock comes back and says open: now the flatten may go, once.
+    sim.phase = 'open';
+    sim.runUntil(3_700_000);
+    expect(sim.commands('flatten')).toHaveLength(1);
+  });
+
+  it('stops escalating when the market closes during an incident', () => {
+    const sim = new Sim();
+    sim.bars = false;
+    sim.runUntil(200_000);
+    sim.phase = 'closed';
+    sim.runUntil(3_600_000);
+    expect(sim.commands('halt')).toEqual([]);
+    expect(sim.commands('reconnect')).toHaveLength(1);
+  });
+});
+
+describe('rules: recovery', () => {
+  it('resolves after data is fresh for RESUME_AFTER_MS: resume command and a resolved alert with the stale duration', () => {
+    const sim = new Sim();
+    sim.runUntil(60_000);
+    sim.bars = false;
+    sim.runUntil(400_000);
+    expect(sim.commands('halt')).toHaveLength(1);
+    sim.bars = true; // next bar at 420 s
+    sim.runUntil(479_000);
+    expect(sim.alerts('resumed')).toEqual([]);
+    sim.runUntil(480_000);
+    expect(sim.alerts('resumed')).toEqual([
+      expect.objectContaining({ at: 480_000, status: 'resolved', severity: 'info', durationMs: 420_000 - 60_000, incidentId: expect.stringMatching(/^stale-/) }),
+    ]);
+    expect(sim.commands('resume')).toEqual([expect.objectContaining({ at: 480_000 })]);
+    expect(sim.state.incident).toBeNull();
+    sim.runUntil(600_000);
+    expect(sim.state.executorHalted).toBe(false);
+    expect(sim.commands('resume')).toHaveLength(1);
+  });
+
+  it('does not send resume when nothing was halted', () => {
+    const sim = new Sim();
+    sim.bars = false;
+    sim.runUntil(150_000);
+    sim.bars = true;
+    sim.runUntil(400_000);
+    expect(sim.alerts('resumed')).toHaveLength(1);
+    expect(sim.commands('resume')).toEqual([]);
+  });
+
+  it('keeps the incident open when bars stop again before it resolves', () => {
+    const sim = new Sim({ ...cfg, resumeAfterMs: 300_000 });
+    sim.bars = false;
+    sim.runUntil(150_000);
+    sim.send({ type: 'bar', symbol: 'SPY' });
+    sim.runUntil(290_000);
+    expect(sim.state.incident?.freshSince).toBeNull();
+    expect(sim.alerts('resumed')).toEqual([]);
+    expect(sim.alerts('no_bar')).toHaveLength(1);
+  });
+
+  it('sends resume once a halt answered after the incident resolved', () => {
+    const sim = new Sim({ ...cfg, flattenPolicy: 'halt', flattenAfterMs: 130_000, resumeAfterMs: 0 });
+    sim.bars = false;
+    sim.replies.halt = 'hang';
+    sim.runUntil(135_000);
+    expect(sim.commands('halt')).toHaveLength(1);
+    sim.send({ type: 'bar', symbol: 'SPY' });
+    expect(sim.state.incident).toBeNull();
+    expect(sim.commands('resume')).toEqual([]);
+    sim.send({ type: 'command_result', command: 'halt', incidentId: sim.commands('halt')[0]!.incidentId, ok: true });
+    expect(sim.commands('resume')).toHaveLength(1);
+  });
+
+  it('recovers an open incident after a watchdog restart: re-sends a halt in flight, never a flatten in flight', () => {
+    const sim = new Sim();
+    sim.bars = false;
+    sim.replies.flatten = 'hang';
+    sim.runUntil(365_000);
+    expect(sim.commands('flatten')).toHaveLength(1);
+    const saved = JSON.parse(JSON.stringify(persisted(sim.state))) as ReturnType<typeof persisted>;
+    const restarted = new Sim(cfg, initialState(sim.now, saved));
+    restarted.now = sim.now;
+    restarted.bars = false;
+    restarted.runUntil(2 * 3_600_000);
+    expect(restarted.alerts('no_bar')).toEqual([]);
+    expect(restarted.commands('flatten')).toEqual([]);
+    expect(restarted.state.incident?.id).toBe(sim.state.incident!.id);
+    restarted.bars = true;
+    restarted.runUntil(2 * 3_600_000 + 120_000);
+    expect(restarted.alerts('resumed')).toEqual([expect.objectContaining({ incidentId: sim.state.incident!.id })]);
+    expect(restarted.commands('resume')).toHaveLength(1);
+  });
+});
+
+describe('rules: gateway heartbeat and reconnects', () => {
+  it('alerts gateway_down after HEARTBEAT_TIMEOUT_MS and resolves it with the outage duration', () => {
+    const sim = new Sim();
+    sim.runUntil(10_000);
+    sim.heartbeats = false;
+    sim.runUntil(24_000);
+    expect(sim.alerts('gateway_down')).toEqual([]);
+    sim.runUntil(25_000);
+    expect(sim.alerts('gateway_down')).toEqual([expect.objectContaining({ status: 'open', severity: 'critical' })]);
+    sim.runUntil(60_000);
+    sim.heartbeats = true;
+    sim.runUntil(65_000);
+    expect(sim.alerts('gateway_down')).toEqual([
+      expect.objectContaining({ status: 'open' }),
+      expect.objectContaining({ status: 'resolved', durationMs: 55_000, at: 65_000 }),
+    ]);
+  });
+
+  it('announces every reconnect and alerts flap once for more than 3 reconnects in 10 minutes', () => {
+    const sim = new Sim();
+    sim.runUntil(10_000);
+    for (let i = 1; i <= 5; i++) {
+      sim.gatewayReconnects = i;
+      sim.runUntil(10_000 + i * 60_000);
+    }
+    expect(sim.alerts('reconnect')).toHaveLength(5);
+    expect(sim.alerts('flap')).toEqual([expect.objectContaining({ at: 195_000, severity: 'warning' })]);
+    // Quiet for the window: the flap clears and can alert again.
+    sim.runUntil(900_000);
+    expect(sim.state.flapping).toBe(false);
+  });
+
+  it('counts a reconnect it commanded once, not again when the heartbeat counter rises', () => {
+    const sim = new Sim();
+    sim.bars = false;
+    sim.runUntil(121_000);
+    expect(sim.commands('reconnect')).toHaveLength(1);
+    sim.runUntil(122_000);
+    sim.gatewayReconnects = 1;
+    sim.runUntil(130_000);
+    expect(sim.alerts('reconnect')).toEqual([expect.objectContaining({ details: { source: 'watchdog', inWindow: 1 } })]);
+    expect(sim.state.reconnectsTotal).toBe(1);
+  });
+
+  it('treats a new gateway instance as one reconnect and re-bases its counter', () => {
+    const sim = new Sim();
+    sim.gatewayReconnects = 7;
+    sim.runUntil(10_000);
+    sim.send({ type: 'heartbeat', instanceId: 'gw-2', state: 'streaming', reconnects: 0 });
+    expect(sim.alerts('reconnect')).toHaveLength(1);
+    expect(sim.state.gateway).toEqual({ instanceId: 'gw-2', state: 'streaming', reconnects: 0 });
+  });
+});

@@ -1,0 +1,329 @@
+import type { AlertKind, GatewayState, Severity } from '@vigil/contracts';
+import type { MarketPhase } from '@vigil/service-kit';
+import type { FlattenPolicy, WatchdogConfig } from './config.js';
+
+/**
+ * The watchdog's decisions as a pure state machine: `(state, event, now) => { state, actions }`.
+ * No I/O and no clock of its own, so every rule is tested under fake time; `watchdog.ts` feeds it
+ * events and carries out the actions.
+ */
+
+export interface RulesConfig {
+  noBarAlertMs: number;
+  heartbeatTimeoutMs: number;
+  flattenAfterMs: number;
+  flattenAfterFailures: number;
+  flattenPolicy: FlattenPolicy;
+  resumeAfterMs: number;
+  flapMaxReconnects: number;
+  flapWindowMs: number;
+}
+
+export function rulesConfig(c: WatchdogConfig): RulesConfig {
+  return {
+    noBarAlertMs: c.NO_BAR_ALERT_MS,
+    heartbeatTimeoutMs: c.HEARTBEAT_TIMEOUT_MS,
+    flattenAfterMs: c.FLATTEN_AFTER_MS,
+    flattenAfterFailures: c.FLATTEN_AFTER_FAILURES,
+    flattenPolicy: c.FLATTEN_POLICY,
+    resumeAfterMs: c.RESUME_AFTER_MS,
+    flapMaxReconnects: c.FLAP_MAX_RECONNECTS,
+    flapWindowMs: c.FLAP_WINDOW_MS,
+  };
+}
+
+export type CommandName = 'reconnect' | 'halt' | 'flatten' | 'resume';
+/** A once-per-incident executor step. */
+export type StepState = 'none' | 'pending' | 'done' | 'failed';
+
+/** One stretch of stale data, from the last fresh bar until data has been fresh again for RESUME_AFTER_MS. */
+export interface Incident {
+  id: string;
+  /** The last instant data was fresh: the staleness began here. */
+  staleSince: number;
+  openedAt: number;
+  reconnectsSent: number;
+  /** Reconnect commands that failed in a row; FLATTEN_AFTER_FAILURES of them escalate at once. */
+  reconnectFailures: number;
+  nextReconnectAt: number;
+  halt: StepState;
+  haltRetryAt: number;
+  flatten: StepState;
+  /** When bars started arriving again, or null while still stale. */
+  freshSince: number | null;
+  /** Commands already alerted as failed, so each failure kind pages once per incident. */
+  failedAlerted: CommandName[];
+}
+
+export interface WatchState {
+  phase: MarketPhase;
+  /** Last bar, or when watching (re)started: the watchdog start or the market leaving `closed`. */
+  lastFreshAt: number;
+  lastHeartbeatAt: number;
+  gateway: { instanceId: string; state: GatewayState; reconnects: number } | null;
+  gatewayDown: { id: string; since: number } | null;
+  incident: Incident | null;
+  /** True from the moment a halt is requested until a resume succeeds (a lost halt reply must not strand it). */
+  executorHalted: boolean;
+  resumeRetryAt: number;
+  inFlight: Record<CommandName, boolean>;
+  /** Reconnects seen within the flap window (from heartbeats and from our own commands). */
+  reconnectTimes: number[];
+  /** Our successful reconnect commands not yet seen as a heartbeat counter increase, so none counts twice. */
+  commandedReconnects: number[];
+  reconnectsTotal: number;
+  flapping: boolean;
+}
+
+export type WatchEvent =
+  | { type: 'tick'; phase: MarketPhase }
+  | { type: 'bar'; symbol: string }
+  | { type: 'heartbeat'; instanceId: string; state: GatewayState; reconnects: number }
+  | { type: 'command_result'; command: CommandName; incidentId: string | null; ok: boolean; error?: string };
+
+export interface AlertDraft {
+  kind: AlertKind;
+  severity: Severity;
+  status: 'open' | 'resolved' | 'info';
+  incidentId: string | null;
+  message: string;
+  durationMs: number | null;
+  details: Record<string, unknown>;
+}
+
+export type Action =
+  | { type: 'alert'; alert: AlertDraft }
+  | { type: 'command'; command: CommandName; incidentId: string | null; reason: string }
+  | { type: 'note'; msg: string; details: Record<string, unknown> };
+
+/** What survives a restart of the watchdog (stored in KV by `state-store.ts`). */
+export interface PersistedState {
+  lastFreshAt: number;
+  incident: Incident | null;
+  executorHalted: boolean;
+}
+
+const idle: Record<CommandName, boolean> = { reconnect: false, halt: false, flatten: false, resume: false };
+const iso = (ms: number) => new Date(ms).toISOString();
+
+export function initialState(now: number, saved: PersistedState | null = null): WatchState {
+  let incident = saved?.incident ?? null;
+  if (incident) {
+    // Replies to commands in flight before the restart are lost: a halt is safe to send again, a flatten is not.
+    incident = {
+      ...incident,
+      nextReconnectAt: now,
+      halt: incident.halt === 'pending' ? 'none' : incident.halt,
+      flatten: incident.flatten === 'pending' ? 'done' : incident.flatten,
+    };
+  }
+  return {
+    phase: 'unknown',
+    lastFreshAt: saved?.lastFreshAt ?? now,
+    lastHeartbeatAt: now,
+    gateway: null,
+    gatewayDown: null,
+    incident,
+    executorHalted: saved?.executorHalted ?? false,
+    resumeRetryAt: now,
+    inFlight: { ...idle },
+    reconnectTimes: [],
+    commandedReconnects: [],
+    reconnectsTotal: 0,
+    flapping: false,
+  };
+}
+
+export function persisted(s: WatchState): PersistedState {
+  return { lastFreshAt: s.lastFreshAt, incident: s.incident, executorHalted: s.executorHalted };
+}
+
+export function step(cfg: RulesConfig, state: WatchState, event: WatchEvent, now: number): { state: WatchState; actions: Action[] } {
+  const s = structuredClone(state);
+  const actions: Action[] = [];
+  switch (event.type) {
+    case 'tick':
+      if (s.phase === 'closed' && event.phase !== 'closed') {
+        // Bars stop overnight by design: the wait for the first bar starts when the market opens.
+        s.lastFreshAt = Math.max(s.lastFreshAt, now);
+      }
+      s.phase = event.phase;
+      break;
+    case 'bar':
+      s.lastFreshAt = now;
+      if (s.incident && s.incident.freshSince === null) {
+        s.incident.freshSince = now;
+        actions.push(note('bars arriving again; resolving once they stay fresh', { incidentId: s.incident.id, resumeAfterMs: cfg.resumeAfterMs }));
+      }
+      break;
+    case 'heartbeat':
+      onHeartbeat(cfg, s, event, now, actions);
+      break;
+    case 'command_result':
+      onCommandResult(cfg, s, event, now, actions);
+      break;
+  }
+  evaluate(cfg, s, now, actions);
+  return { state: s, actions };
+}
+
+function onHeartbeat(cfg: RulesConfig, s: WatchState, hb: Extract<WatchEvent, { type: 'heartbeat' }>, now: number, actions: Action[]): void {
+  s.lastHeartbeatAt = now;
+  if (s.gatewayDown) {
+    const durationMs = now - s.gatewayDown.since;
+    actions.push(alert('gateway_down', 'info', 'resolved', s.gatewayDown.id, `gateway heartbeats are back after ${secs(durationMs)}`, durationMs, { instanceId: hb.instanceId, state: hb.state }));
+    s.gatewayDown = null;
+  }
+  const prev = s.gateway;
+  let seen = 0;
+  if (prev && prev.instanceId === hb.instanceId && hb.reconnects > prev.reconnects) seen = hb.reconnects - prev.reconnects;
+  else if (prev && (prev.instanceId !== hb.instanceId || hb.reconnects < prev.reconnects)) {
+    // A new gateway process connecting is a reconnect of the feed; its counter starts again.
+    seen = 1;
+    actions.push(note('gateway restarted; counting reconnects from its new counter', { from: prev.instanceId, to: hb.instanceId }));
+  }
+  s.gateway = { instanceId: hb.instanceId, state: hb.state, reconnects: hb.reconnects };
+  s.commandedReconnects = s.commandedReconnects.filter((t) => now - t < cfg.flapWindowMs);
+  for (let i = 0; i < seen; i++) {
+    if (s.commandedReconnects.length > 0) s.commandedReconnects.shift();
+    else recordReconnect(cfg, s, now, 'gateway', actions);
+  }
+}
+
+function onCommandResult(cfg: RulesConfig, s: WatchState, r: Extract<WatchEvent, { type: 'command_result' }>, now: number, actions: Action[]): void {
+  s.inFlight[r.command] = false;
+  const inc = s.incident && s.incident.id === r.incidentId ? s.incident : null;
+  if (!r.ok) {
+    actions.push(note(`${r.command} command failed`, { incidentId: r.incidentId, error: r.error }));
+    if (inc && !inc.failedAlerted.includes(r.command)) {
+      inc.failedAlerted.push(r.command);
+      const severity = r.command === 'reconnect' ? 'warning' : 'critical';
+      actions.push(alert('command_failed', severity, 'info', inc.id, `${r.command} command failed: ${r.error ?? 'unknown error'}`, null, { command: r.command }));
+    }
+  }
+  switch (r.command) {
+    case 'reconnect':
+      if (r.ok) {
+        s.commandedReconnects.push(now);
+        recordReconnect(cfg, s, now, 'watchdog', actions);
+      }
+      if (!inc) return;
+      inc.reconnectFailures = r.ok ? 0 : inc.reconnectFailures + 1;
+      // The command layer has already backed off between attempts; once escalated, stop hammering.
+      inc.nextReconnectAt = r.ok || inc.reconnectFailures >= cfg.flattenAfterFailures ? now + cfg.noBarAlertMs : now;
+      return;
+    case 'halt':
+      if (inc) {
+        inc.halt = r.ok ? 'done' : 'failed';
+        inc.haltRetryAt = now + cfg.noBarAlertMs;
+      }
+      return;
+    case 'flatten':
+      if (inc) inc.flatten = r.ok ? 'done' : 'failed';
+      return;
+    case 'resume':
+      if (r.ok) s.executorHalted = false;
+      else {
+        s.resumeRetryAt = now + cfg.noBarAlertMs;
+        actions.push(alert('command_failed', 'critical', 'info', r.incidentId, `resume command failed, executor still halted: ${r.error ?? 'unknown error'}`, null, { command: 'resume' }));
+      }
+  }
+}
+
+function evaluate(cfg: RulesConfig, s: WatchState, now: number, actions: Action[]): void {
+  const watching = s.phase !== 'closed';
+  if (watching && !s.gatewayDown && now - s.lastHeartbeatAt >= cfg.heartbeatTimeoutMs) {
+    s.gatewayDown = { id: `gateway-${iso(now)}`, since: s.lastHeartbeatAt };
+    actions.push(alert('gateway_down', 'critical', 'open', s.gatewayDown.id, `no gateway heartbeat for ${secs(now - s.lastHeartbeatAt)}`, null, { lastHeartbeatAt: iso(s.lastHeartbeatAt), phase: s.phase }));
+  }
+  const staleMs = now - s.lastFreshAt;
+  if (s.incident?.freshSince != null && staleMs >= cfg.noBarAlertMs) {
+    s.incident.freshSince = null;
+    actions.push(note('bars stopped again before the incident resolved', { incidentId: s.incident.id }));
+  }
+  if (!s.incident && watching && staleMs >= cfg.noBarAlertMs) openIncident(s, now, staleMs, actions);
+  const inc = s.incident;
+  if (inc && inc.freshSince !== null && now - inc.freshSince >= cfg.resumeAfterMs) {
+    const durationMs = inc.freshSince - inc.staleSince;
+    actions.push(alert('resumed', 'info', 'resolved', inc.id, `data fresh again; it was stale for ${secs(durationMs)}`, durationMs, { reconnectsSent: inc.reconnectsSent, halted: inc.halt === 'done', flattened: inc.flatten === 'done' }));
+    s.incident = null;
+  } else if (inc && watching && inc.freshSince === null) {
+    escalate(cfg, s, inc, now, actions);
+  }
+  if (!s.incident && s.executorHalted && !s.inFlight.halt && !s.inFlight.resume && now >= s.resumeRetryAt) {
+    s.inFlight.resume = true;
+    actions.push({ type: 'command', command: 'resume', incidentId: inc?.id ?? null, reason: 'market data fresh again' });
+  }
+  s.reconnectTimes = s.reconnectTimes.filter((t) => now - t < cfg.flapWindowMs);
+  if (s.flapping && s.reconnectTimes.length <= cfg.flapMaxReconnects) {
+    s.flapping = false;
+    actions.push(note('reconnects back under the flap threshold', { reconnects: s.reconnectTimes.length }));
+  }
+}
+
+function openIncident(s: WatchState, now: number, staleMs: number, actions: Action[]): void {
+  s.incident = {
+    id: `stale-${iso(now)}`,
+    staleSince: s.lastFreshAt,
+    openedAt: now,
+    reconnectsSent: 0,
+    reconnectFailures: 0,
+    nextReconnectAt: now,
+    halt: 'none',
+    haltRetryAt: now,
+    flatten: 'none',
+    freshSince: null,
+    failedAlerted: [],
+  };
+  actions.push(alert('no_bar', 'critical', 'open', s.incident.id, `no bar for ${secs(staleMs)} while the market is ${s.phase}`, null, { lastFreshAt: iso(s.lastFreshAt), phase: s.phase }));
+}
+
+/** Reconnect, then halt, then (policy permitting, market surely open) flatten once. */
+function escalate(cfg: RulesConfig, s: WatchState, inc: Incident, now: number, actions: Action[]): void {
+  if (!s.inFlight.reconnect && now >= inc.nextReconnectAt) {
+    s.inFlight.reconnect = true;
+    inc.reconnectsSent += 1;
+    actions.push({ type: 'command', command: 'reconnect', incidentId: inc.id, reason: `no bar for ${secs(now - inc.staleSince)}` });
+  }
+  const staleFor = now - inc.staleSince;
+  const due = staleFor >= cfg.flattenAfterMs || inc.reconnectFailures >= cfg.flattenAfterFailures;
+  const haltDue = inc.halt === 'none' || (inc.halt === 'failed' && now >= inc.haltRetryAt);
+  if (cfg.flattenPolicy !== 'off' && due && haltDue && !s.inFlight.resume) {
+    const why = staleFor >= cfg.flattenAfterMs ? `stale for ${secs(staleFor)}` : `${inc.reconnectFailures} reconnect commands failed in a row`;
+    if (inc.halt === 'none') actions.push(alert('stale_halt', 'critical', 'open', inc.id, `halting new orders: ${why}`, null, { staleMs: staleFor, reconnectFailures: inc.reconnectFailures }));
+    inc.halt = 'pending';
+    s.inFlight.halt = true;
+    s.executorHalted = true;
+    actions.push({ type: 'command', command: 'halt', incidentId: inc.id, reason: why });
+  }
+  // Never on `unknown`: a broken broker clock must not close positions.
+  if (cfg.flattenPolicy === 'flatten' && inc.halt === 'done' && inc.flatten === 'none' && s.phase === 'open') {
+    inc.flatten = 'pending';
+    s.inFlight.flatten = true;
+    actions.push(alert('flatten', 'critical', 'open', inc.id, `flattening all positions: data stale for ${secs(staleFor)}`, null, { staleMs: staleFor }));
+    actions.push({ type: 'command', command: 'flatten', incidentId: inc.id, reason: `market data stale for ${secs(staleFor)}` });
+  }
+}
+
+function recordReconnect(cfg: RulesConfig, s: WatchState, now: number, source: 'gateway' | 'watchdog', actions: Action[]): void {
+  s.reconnectTimes = [...s.reconnectTimes.filter((t) => now - t < cfg.flapWindowMs), now];
+  s.reconnectsTotal += 1;
+  const recent = s.reconnectTimes.length;
+  actions.push(alert('reconnect', 'info', 'info', s.incident?.id ?? null, `gateway reconnected (requested by ${source})`, null, { source, inWindow: recent }));
+  if (!s.flapping && recent > cfg.flapMaxReconnects) {
+    s.flapping = true;
+    actions.push(alert('flap', 'warning', 'info', s.incident?.id ?? null, `${recent} reconnects in ${secs(cfg.flapWindowMs)}: the feed is flapping`, null, { reconnects: recent, windowMs: cfg.flapWindowMs }));
+  }
+}
+
+function alert(kind: AlertKind, severity: Severity, status: AlertDraft['status'], incidentId: string | null, message: string, durationMs: number | null, details: Record<string, unknown>): Action {
+  return { type: 'alert', alert: { kind, severity, status, incidentId, message, durationMs, details } };
+}
+
+function note(msg: string, details: Record<string, unknown>): Action {
+  return { type: 'note', msg, details };
+}
+
+function secs(ms: number): string {
+  return ms >= 60_000 ? `${(ms / 60_000).toFixed(1)} min` : `${(ms / 1000).toFixed(1)} s`;
+}
