@@ -31,7 +31,7 @@ export function maCross(params: MaCrossParams): Strategy<MaCrossState> {
       const fastMa = mean(closes.slice(-params.fast));
       const slowMa = mean(closes);
       const spread = fastMa - slowMa;
-      const inputs = { close: bar.close, fastMa, slowMa, spread, prevSpread: state.prevSpread ?? Number.NaN };
+      const inputs = { close: bar.close, fastMa, slowMa, spread, ...(state.prevSpread === null ? {} : { prevSpread: state.prevSpread }) };
       const next = { closes, prevSpread: spread };
       if (state.prevSpread === null) return { state: next, inputs };
       if (state.prevSpread <= 0 && spread > 0) {

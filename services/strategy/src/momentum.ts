@@ -33,10 +33,10 @@ export function momentum(params: MomentumParams): Strategy<MomentumState> {
       const base = closes[0]!;
       const returnBps = ((bar.close - base) / base) * 10_000;
       const inputs = { close: bar.close, baseClose: base, returnBps, thresholdBps: params.thresholdBps, lookback: params.lookback };
-      const regime = returnBps >= params.thresholdBps ? 'up' : returnBps <= -params.thresholdBps ? 'down' : 'flat';
+      const regime: MomentumState['regime'] = returnBps >= params.thresholdBps ? 'up' : returnBps <= -params.thresholdBps ? 'down' : 'flat';
       const next = { closes, regime };
       if (regime === state.regime || regime === 'flat') return { state: next, inputs };
-      const side = regime === 'up' ? 'buy' : 'sell';
+      const side = regime === 'up' ? ('buy' as const) : ('sell' as const);
       const word = regime === 'up' ? 'above' : 'below';
       return { state: next, inputs, signal: { side, reason: `${params.lookback}-bar return ${returnBps.toFixed(1)} bps ${word} ±${params.thresholdBps} bps`, inputs } };
     },
