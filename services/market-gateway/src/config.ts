@@ -1,0 +1,30 @@
+import { alpacaConfig, baseConfig, envInt, envSymbols } from '@vigil/service-kit';
+import * as z from 'zod';
+
+export const GatewayConfig = z.object({
+  ...baseConfig,
+  ...alpacaConfig,
+  APCA_API_KEY_ID: z.string({ error: 'required: the Alpaca key id (the simulator accepts its own test keys)' }).min(1),
+  APCA_API_SECRET_KEY: z.string({ error: 'required: the Alpaca secret key' }).min(1),
+  HTTP_PORT: envInt(8081, { min: 0, max: 65535 }),
+  SYMBOLS: envSymbols(['SPY', 'AAPL', 'MSFT']),
+  CANARY_SYMBOL: z.string().regex(/^[A-Z][A-Z0-9.]{0,9}$/, { error: 'expected a liquid ticker such as SPY' }).default('SPY'),
+  PING_INTERVAL_MS: envInt(10_000, { min: 50 }),
+  PONG_TIMEOUT_MS: envInt(5_000, { min: 50 }),
+  HANDSHAKE_TIMEOUT_MS: envInt(10_000, { min: 50 }),
+  AUTH_TIMEOUT_MS: envInt(5_000, { min: 50 }),
+  SUBSCRIBE_TIMEOUT_MS: envInt(5_000, { min: 50 }),
+  STALE_AFTER_MS: envInt(30_000, { min: 100 }),
+  STABLE_AFTER_MS: envInt(60_000, { min: 0 }),
+  BACKOFF_INITIAL_MS: envInt(1_000, { min: 1 }),
+  BACKOFF_MAX_MS: envInt(30_000, { min: 1 }),
+  LIMIT_RETRY_MS: envInt(10_000, { min: 10 }),
+  AUTH_RETRY_MS: envInt(300_000, { min: 10 }),
+  CONFIG_RETRY_MS: envInt(300_000, { min: 10 }),
+  POLL_INTERVAL_MS: envInt(15_000, { min: 50 }),
+  POLL_AFTER_MS: envInt(10_000, { min: 0 }),
+  BACKFILL_MAX_LOOKBACK_MS: envInt(7 * 3_600_000, { min: 60_000 }),
+  HEARTBEAT_INTERVAL_MS: envInt(1_000, { min: 50, max: 1_000 }),
+  CLOCK_REFRESH_MS: envInt(30_000, { min: 50 }),
+});
+export type GatewayConfig = z.infer<typeof GatewayConfig>;
