@@ -77,6 +77,8 @@ export const kvBuckets = {
   executorState: { name: 'executor_state', history: 5 },
   /** Per-symbol indicator state of the strategy, with the last bar it has seen, so a restart neither loses nor double-counts. */
   strategyState: { name: 'strategy_state', history: 1 },
+  /** The watchdog's open stale-data incident and executor halt, so a restart of the watchdog or of NATS loses neither. */
+  watchdogState: { name: 'watchdog_state', history: 5 },
 } as const;
 
 /** Create or update streams so that they match their definitions. Safe to call on every start. */
