@@ -1,0 +1,126 @@
+import { jetstream, jetstreamManager, type JetStreamManager } from '@nats-io/jetstream';
+import { connect, type NatsConnection } from '@nats-io/transport-node';
+import { ensureStreams, streams, type Bar } from '@vigil/contracts';
+import { Metrics } from '@vigil/service-kit';
+import { captureLogger, startNats, type NatsServerHandle } from '@vigil/service-kit/testing';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { BarPublisher } from './publisher.js';
+
+let server: NatsServerHandle;
+let nc: NatsConnection;
+let jsm: JetStreamManager;
+
+beforeAll(async () => {
+  server = await startNats({ own: true });
+  nc = await connect({ servers: server.url, maxReconnectAttempts: -1, reconnectTimeWait: 100 });
+  jsm = await jetstreamManager(nc);
+});
+afterAll(async () => {
+  await nc?.close();
+  await server?.cleanup();
+});
+beforeEach(async () => {
+  await jsm.streams.delete(streams.bars.name).catch(() => {});
+  await ensureStreams(jsm, [streams.bars]);
+});
+
+const bar = (symbol: string, hhmm: string, source: Bar['source'] = 'live', close = 100): Bar => ({
+  v: 1,
+  symbol,
+  t: `2026-11-27T${hhmm}:00.000Z`,
+  open: 100,
+  high: Math.max(100, close),
+  low: Math.min(100, close),
+  close,
+  volume: 10,
+  tradeCount: 1,
+  vwap: 100,
+  revision: 0,
+  source,
+  feed: 'iex',
+  receivedAt: '2026-11-27T16:00:00.000Z',
+});
+
+function publisher() {
+  return new BarPublisher({ js: jetstream(nc), logger: captureLogger().logger, metrics: new Metrics('gw', { defaultMetrics: false }), retry: { initialMs: 50, maxMs: 200 } });
+}
+
+async function stored(): Promise<{ subject: string; msgId: string | undefined; bar: Bar }[]> {
+  const info = await jsm.streams.info(streams.bars.name);
+  const out = [];
+  for (let seq = info.state.first_seq; seq <= info.state.last_seq && info.state.messages > 0; seq++) {
+    const m = await jsm.streams.getMessage(streams.bars.name, { seq });
+    if (m) out.push({ subject: m.subject, msgId: m.header?.get('Nats-Msg-Id'), bar: m.json<Bar>() });
+  }
+  return out;
+}
+
+describe('BarPublisher against a real JetStream', () => {
+  it('stores each bar once with its dedup id, and skips what is already out', async () => {
+    const p = publisher();
+    expect(p.offer(bar('SPY', '15:31'))).toBe('queued');
+    expect(p.offer(bar('SPY', '15:31'))).toBe('skipped');
+    expect(p.offer(bar('BRK.B', '15:31'))).toBe('queued');
+    await p.idle();
+    const rows = await stored();
+    expect(rows.map((r) => [r.subject, r.msgId])).toEqual([
+      ['md.bars.1m.SPY', 'SPY:2026-11-27T15:31:00.000Z'],
+      ['md.bars.1m.BRK_B', 'BRK.B:2026-11-27T15:31:00.000Z'],
+    ]);
+  });
+
+  it('after a restart resumes from the stream, and the stream drops a republish that slips through', async () => {
+    const first = publisher();
+    first.offer(bar('SPY', '15:31'));
+    first.offer(bar('SPY', '15:32'));
+    await first.idle();
+
+    const restarted = publisher();
+    await restarted.loadLastPublished(jsm, ['SPY', 'AAPL']);
+    expect(restarted.lastPublished().get('SPY')).toBe(Date.parse('2026-11-27T15:32:00Z'));
+    expect(restarted.offer(bar('SPY', '15:32', 'backfill'))).toBe('skipped');
+
+    const forgetful = publisher();
+    forgetful.offer(bar('SPY', '15:31', 'backfill'));
+    await forgetful.idle();
+    expect((await stored()).map((r) => r.bar.t)).toEqual(['2026-11-27T15:31:00.000Z', '2026-11-27T15:32:00.000Z']);
+  });
+
+  it('publishes a held symbol\'s backfill before its live bars, in time order', async () => {
+    const p = publisher();
+    p.hold('SPY');
+    expect(p.offer(bar('SPY', '15:33', 'live'))).toBe('held');
+    p.offer(bar('AAPL', '15:33', 'live'));
+    p.offer(bar('SPY', '15:31', 'backfill'));
+    p.offer(bar('SPY', '15:32', 'backfill'));
+    p.release('SPY');
+    await p.idle();
+    const spy = (await stored()).filter((r) => r.bar.symbol === 'SPY');
+    expect(spy.map((r) => `${r.bar.t.slice(11, 16)} ${r.bar.source}`)).toEqual(['15:31 backfill', '15:32 backfill', '15:33 live']);
+  });
+
+  it('numbers corrections of a bar already out as revisions', async () => {
+    const p = publisher();
+    p.offer(bar('SPY', '15:31'));
+    p.offerCorrection(bar('SPY', '15:31', 'live', 101));
+    p.offerCorrection(bar('SPY', '15:31', 'live', 102));
+    await p.idle();
+    expect((await stored()).map((r) => r.msgId)).toEqual([
+      'SPY:2026-11-27T15:31:00.000Z',
+      'SPY:2026-11-27T15:31:00.000Z:r1',
+      'SPY:2026-11-27T15:31:00.000Z:r2',
+    ]);
+  });
+
+  it('loses nothing while NATS is down: bars wait and go out once it is back', async () => {
+    const p = publisher();
+    p.offer(bar('SPY', '15:31'));
+    await p.idle();
+    await server.stop();
+    for (const hhmm of ['15:32', '15:33', '15:34']) p.offer(bar('SPY', hhmm));
+    await new Promise((r) => setTimeout(r, 500));
+    await server.start();
+    await p.idle();
+    expect((await stored()).map((r) => r.bar.t.slice(11, 16))).toEqual(['15:31', '15:32', '15:33', '15:34']);
+  });
+});
