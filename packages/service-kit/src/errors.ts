@@ -14,7 +14,7 @@ export class NatsConnectError extends Error {
   override name = 'NatsConnectError';
 }
 
-/** The test harness could not provide a NATS server. */
-export class NatsHarnessError extends Error {
-  override name = 'NatsHarnessError';
+/** A NATS server could not be started or provided (test harness, private server for `./vigil start`). */
+export class NatsServerError extends Error {
+  override name = 'NatsServerError';
 }

@@ -8,6 +8,7 @@ export * from './logger.js';
 export * from './metrics.js';
 export * from './readiness.js';
 export * from './nats.js';
+export * from './nats-server-process.js';
 export * from './durable-consumer.js';
 export * from './http.js';
 export * from './shutdown.js';
