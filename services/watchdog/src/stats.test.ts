@@ -9,7 +9,7 @@ describe('Stats', () => {
     s.onBar('SPY', T0);
     s.onBar('AAPL', T0 + 1000);
     s.onBar('SPY', T0 + 61_000);
-    expect(s.barsPerMinute(T0 + 61_500)).toBe(2);
+    expect(s.barsPerMinute(T0 + 60_500)).toBe(2);
     expect(s.barsPerMinute(T0 + 200_000)).toBe(0);
     const h = s.history(T0 + 61_500);
     expect(h).toHaveLength(60);

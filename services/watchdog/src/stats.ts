@@ -15,7 +15,7 @@ export class Stats {
 
   onBar(symbol: string, now: number): void {
     this.lastBar.set(symbol, now);
-    this.recent.push(now);
+    this.recent = [...this.recent.filter((t) => now - t < MINUTE_MS), now];
     const minute = Math.floor(now / MINUTE_MS) * MINUTE_MS;
     this.perMinute.set(minute, (this.perMinute.get(minute) ?? 0) + 1);
     for (const m of this.perMinute.keys()) if (m <= minute - HISTORY_MINUTES * MINUTE_MS) this.perMinute.delete(m);
