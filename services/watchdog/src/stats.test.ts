@@ -8,7 +8,7 @@ describe('Stats', () => {
     const s = new Stats();
     s.onBar('SPY', T0);
     s.onBar('AAPL', T0 + 1000);
-    s.onBar('SPY', T0 + 61_000);
+    s.onBar('SPY', T0 + 60_000);
     expect(s.barsPerMinute(T0 + 60_500)).toBe(2);
     expect(s.barsPerMinute(T0 + 200_000)).toBe(0);
     const h = s.history(T0 + 61_500);
@@ -19,9 +19,9 @@ describe('Stats', () => {
     ]);
     expect(s.symbols(T0 + 62_000)).toEqual([
       { symbol: 'AAPL', lastBarAgeMs: 61_000 },
-      { symbol: 'SPY', lastBarAgeMs: 1000 },
+      { symbol: 'SPY', lastBarAgeMs: 2000 },
     ]);
-    expect(s.lastBarAgeMs(T0 + 62_000)).toBe(1000);
+    expect(s.lastBarAgeMs(T0 + 62_000)).toBe(2000);
     expect(s.history(T0 + 2 * 3_600_000).every((m) => m.bars === 0)).toBe(true);
   });
 
