@@ -54,7 +54,7 @@ export class RateLimiter {
   private readonly hits = new Map<string, number[]>();
 
   constructor(
-    private readonly perMinute: number,
+    readonly perMinute: number,
     private readonly now: () => number = Date.now,
   ) {}
 

@@ -90,6 +90,10 @@ export class StreamServer {
     return targets.length;
   }
 
+  zombies(): { key: string; until: string }[] {
+    return this.ctx.slots.zombieList();
+  }
+
   close(): void {
     clearInterval(this.pinger);
     for (const s of this.sessions) s.kill();
