@@ -57,6 +57,11 @@ export class Session {
       if (!this.active('blackhole')) this.lastPongAt = Date.now();
     });
     ws.on('close', (code) => this.onClose(code));
+    ws.on('error', (err) => {
+      // ws closes the socket itself on protocol violations (e.g. 1009 for an oversized frame): the server ended it, no zombie.
+      this.endMode = 'release';
+      ctx.log.warn({ session: this.id, err: err.message }, 'stream client violated the WebSocket protocol: closed');
+    });
     this.sendControl(successFrame('connected'));
     if (headerCreds) this.authenticate(headerCreds.key, headerCreds.secret);
   }

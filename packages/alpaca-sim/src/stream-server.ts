@@ -67,7 +67,6 @@ export class StreamServer {
       const session = new Session(ws, socket, path.slice(4), msgpack ? 'msgpack' : 'json', this.ctx, key && secret ? { key, secret } : undefined);
       this.sessions.add(session);
       ws.on('close', () => this.sessions.delete(session));
-      ws.on('error', (err) => this.ctx.log.warn({ session: session.id, err: err.message }, 'stream socket error'));
     });
   }
 

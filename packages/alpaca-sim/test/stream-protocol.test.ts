@@ -53,6 +53,7 @@ describe('stream protocol (raw JSON client)', () => {
     c.ws.send(Buffer.alloc(2 << 20, 0x41));
     expect((await c.closed).code).toBe(1009);
     expect(logs.lines().some((l) => l.msg === 'stream client error: undecodable client frame')).toBe(true);
+    expect(logs.lines().some((l) => l.msg === 'stream client violated the WebSocket protocol: closed')).toBe(true);
     // The server still serves new clients once it has seen the close.
     await until(() => sim.stream.sessions.size === 0);
     await open(RawClient.authed(sim));
@@ -76,7 +77,7 @@ describe('stream protocol (raw JSON client)', () => {
     await second.closed;
     first.ws.close(1000);
     await first.closed;
-    await until(() => sim.stream.sessions.size === 1);
+    await until(() => sim.stream.sessions.size === 0);
     await open(RawClient.authed(sim));
   });
 
