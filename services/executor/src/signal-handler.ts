@@ -1,0 +1,137 @@
+import type { trading } from '@alpacahq/alpaca-trade-api';
+import { barEnd, decode, type ExecutorHaltState, type Signal } from '@vigil/contracts';
+import { backoffDelay, type BackoffPolicy, type Disposition, type Logger, type Metrics } from '@vigil/service-kit';
+import type { BrokerCall } from './broker-call.js';
+import { BrokerError } from './broker-errors.js';
+import type { PublishOrderEvent } from './order-events.js';
+import type { OrderTracker } from './order-tracker.js';
+import { checkRisk, ordersInLastMinute, type RiskLimits } from './risk.js';
+
+export interface SignalHandlerDeps {
+  orders: Pick<trading.OrdersApi, 'postOrder' | 'getOrderByClientOrderId'>;
+  call: BrokerCall;
+  tracker: OrderTracker;
+  halt: () => ExecutorHaltState;
+  publish: PublishOrderEvent;
+  /** Broker time in epoch ms (MarketClock), or null before the first clock read. */
+  brokerNow: () => number | null;
+  limits: RiskLimits;
+  timeInForce: 'day' | 'gtc';
+  /** How long to wait before a signal that hit a broker outage is delivered again. */
+  redelivery: BackoffPolicy;
+  logger: Logger;
+  metrics: Metrics;
+}
+
+export interface IncomingSignal {
+  subject: string;
+  data: Uint8Array;
+  deliveryCount: number;
+}
+
+/**
+ * One signal → at most one order. The order's client_order_id is the signal id, so however often a signal is
+ * delivered (redelivery, restart, a second copy) the broker holds one order for it: we look for it first,
+ * and a 422 "client_order_id must be unique" on submit means it exists and counts as success.
+ */
+export function createSignalHandler(deps: SignalHandlerDeps): (msg: IncomingSignal) => Promise<Disposition> {
+  const log = deps.logger.child({ component: 'signals' });
+  const outcomes = deps.metrics.counter('signals_total', 'Signals handled, by outcome', ['outcome']);
+  const sentAt: number[] = [];
+
+  const existing = async (signal: Signal): Promise<trading.Order | 'tracked' | null> => {
+    if (deps.tracker.knows(signal.id)) return 'tracked';
+    try {
+      return await deps.call('find order by client id', () => deps.orders.getOrderByClientOrderId({ clientOrderId: signal.id }));
+    } catch (err) {
+      if (err instanceof BrokerError && err.failure.kind === 'not_found') return null;
+      throw err;
+    }
+  };
+
+  const event = (signal: Signal, e: 'skipped' | 'rejected' | 'failed', reason: string) =>
+    deps.publish({ event: e, symbol: signal.symbol, side: signal.side, qty: signal.qty, signalId: signal.id, clientOrderId: signal.id, reason });
+
+  return async (msg) => {
+    const decoded = decode(msg.subject, msg.data);
+    if (!decoded.ok) {
+      outcomes.inc({ outcome: 'malformed' });
+      log.error({ subject: msg.subject, err: decoded.error }, 'malformed signal; dropping it (terminated, never redelivered)');
+      return 'term';
+    }
+    // The consumer only receives strategy.signals.<SYMBOL>, which decode() validates against the Signal schema.
+    const signal = decoded.value as Signal;
+    const ctx = { signalId: signal.id, symbol: signal.symbol, side: signal.side, qty: signal.qty, deliveryCount: msg.deliveryCount };
+
+    const halt = deps.halt();
+    if (halt.halted) {
+      outcomes.inc({ outcome: 'skipped' });
+      await event(signal, 'skipped', `executor halted since ${halt.since}: ${halt.reason}`);
+      return 'ack';
+    }
+    try {
+      const found = await existing(signal);
+      if (found) {
+        outcomes.inc({ outcome: 'duplicate' });
+        if (found !== 'tracked') await deps.tracker.track(found, { signalId: signal.id, announce: false });
+        log.info(ctx, 'signal already has an order at the broker; nothing sent');
+        return 'ack';
+      }
+
+      const brokerNow = deps.brokerNow();
+      const nowMs = brokerNow ?? Date.now();
+      const verdict = checkRisk(
+        {
+          side: signal.side,
+          qty: signal.qty,
+          price: signal.price,
+          exposure: deps.tracker.exposure(signal.symbol),
+          recentOrderTimes: sentAt,
+          nowMs,
+          signalAgeMs: brokerNow === null ? null : brokerNow - barEnd({ t: signal.barT }).getTime(),
+        },
+        deps.limits,
+      );
+      if (!verdict.ok) {
+        outcomes.inc({ outcome: `rejected_${verdict.rule}` });
+        await event(signal, 'rejected', verdict.reason);
+        return 'ack';
+      }
+
+      let order: trading.Order;
+      try {
+        // Retried on 429/5xx by `call`: safe for a POST only because client_order_id makes it idempotent.
+        order = await deps.call('submit order', () =>
+          deps.orders.postOrder({
+            postOrderRequest: { symbol: signal.symbol, qty: String(signal.qty), side: signal.side, type: 'market', timeInForce: deps.timeInForce, clientOrderId: signal.id },
+          }),
+        );
+      } catch (err) {
+        if (!(err instanceof BrokerError) || err.failure.kind !== 'duplicate') throw err;
+        outcomes.inc({ outcome: 'duplicate' });
+        const prior = await deps.call('find order by client id', () => deps.orders.getOrderByClientOrderId({ clientOrderId: signal.id }));
+        await deps.tracker.track(prior, { signalId: signal.id, announce: false });
+        log.info({ ...ctx, orderId: prior.id }, 'broker already had this order (client_order_id in use); counted as placed');
+        return 'ack';
+      }
+      sentAt.push(nowMs);
+      sentAt.splice(0, sentAt.length - ordersInLastMinute(sentAt, nowMs));
+      outcomes.inc({ outcome: 'placed' });
+      await deps.tracker.track(order, { signalId: signal.id, announce: true });
+      return 'ack';
+    } catch (err) {
+      if (!(err instanceof BrokerError)) throw err;
+      if (err.failure.kind === 'rejected' || err.failure.kind === 'not_found') {
+        outcomes.inc({ outcome: 'rejected_by_broker' });
+        await event(signal, 'rejected', `broker rejected the order (HTTP ${err.failure.status}): ${err.failure.message}`);
+        return 'ack';
+      }
+      // Broker unreachable after all retries: report it, and have the signal delivered again later. When it
+      // comes back it is either placed (same client_order_id, so never twice) or rejected as stale.
+      const nakMs = Math.max(deps.redelivery.initialMs, backoffDelay(deps.redelivery, msg.deliveryCount - 1));
+      outcomes.inc({ outcome: 'failed' });
+      await event(signal, 'failed', `${err.message}; will retry in ${nakMs} ms`);
+      return { nakMs };
+    }
+  };
+}
