@@ -37,7 +37,7 @@ describe('official SDK REST clients against the simulator', () => {
     let pages = 0;
     do {
       const page = await api.stocks.stockBars({ symbols: 'SPY,AAPL,THIN', timeframe: '1Min', start: new Date('2026-01-06T14:30:00Z'), end: new Date('2026-01-06T16:00:00Z'), limit: 50, feed: 'iex', ...(pageToken ? { pageToken } : {}) });
-      for (const [s, bars] of Object.entries(page.bars)) (seen[s] ??= []).push(...(bars as { t: string }[]).map((b) => new Date(b.t).toISOString()));
+      for (const [s, bars] of Object.entries(page.bars)) (seen[s] ??= []).push(...(bars as unknown as { t: string }[]).map((b) => new Date(b.t).toISOString()));
       pageToken = page.nextPageToken ?? undefined;
       pages += 1;
     } while (pageToken);
