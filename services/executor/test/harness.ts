@@ -1,0 +1,124 @@
+// A real nats-server, the Alpaca simulator and an in-process executor, for the integration tests.
+import { jetstream } from '@nats-io/jetstream';
+import { connect, type NatsConnection, type Subscription } from '@nats-io/transport-node';
+import { startSim, type Sim } from '@vigil/alpaca-sim';
+import { decodeAs, encode, OrderEvent, Signal, signalId, signalSubject, subjects, type Side } from '@vigil/contracts';
+import { createAlpacaRest, MarketClock, Metrics, type AlpacaRest } from '@vigil/service-kit';
+import { captureLogger, startNats, type NatsServerHandle } from '@vigil/service-kit/testing';
+import type * as z from 'zod';
+import { createExecutor, type ExecutorDeps, type ExecutorService } from '../src/executor.js';
+
+export interface Env {
+  nats: NatsServerHandle;
+  nc: NatsConnection;
+  sim: Sim;
+  rest: AlpacaRest;
+  events: OrderEvent[];
+  stop(): Promise<void>;
+}
+
+export async function startEnv(): Promise<Env> {
+  const nats = await startNats({ own: true });
+  const nc = await connect({ servers: nats.url });
+  const sim = await startSim({ restRateLimit: 100_000 });
+  const rest = createAlpacaRest({ APCA_API_KEY_ID: 'SIMKEY', APCA_API_SECRET_KEY: 'SIMSECRET', ALPACA_TRADING_URL: sim.url, ALPACA_DATA_URL: sim.url });
+  const events: OrderEvent[] = [];
+  const sub: Subscription = nc.subscribe(subjects.ordersAll, {
+    callback: (_err, m) => {
+      const d = decodeAs(OrderEvent, m.subject, m.data);
+      if (d.ok) events.push(d.value);
+    },
+  });
+  return {
+    nats,
+    nc,
+    sim,
+    rest,
+    events,
+    stop: async () => {
+      sub.unsubscribe();
+      await nc.close();
+      await sim.close();
+      await nats.cleanup();
+    },
+  };
+}
+
+export const testConfig: ExecutorDeps['config'] = {
+  MAX_POSITION_QTY: 100,
+  MAX_ORDER_NOTIONAL: 1_000_000,
+  MAX_ORDERS_PER_MINUTE: 100,
+  MAX_SIGNAL_AGE_MS: 120_000,
+  TIME_IN_FORCE: 'day',
+  RECONCILE_INTERVAL_MS: 60_000,
+  ORDER_POLL_MS: 200,
+  BROKER_RETRY_INITIAL_MS: 50,
+  BROKER_RETRY_MAX_MS: 400,
+  BROKER_MAX_ATTEMPTS: 4,
+  FLATTEN_RETRY_MAX_MS: 400,
+};
+
+export interface RunningExecutor extends ExecutorService {
+  lines: () => Record<string, unknown>[];
+  close(): Promise<void>;
+}
+
+export async function startExecutor(env: Env, config: Partial<ExecutorDeps['config']> = {}): Promise<RunningExecutor> {
+  const { logger, lines } = captureLogger();
+  const metrics = new Metrics('executor', { defaultMetrics: false });
+  const clock = new MarketClock({ source: env.rest.clock, refreshMs: 1_000, logger, metrics });
+  await clock.start();
+  const executor = await createExecutor({ nc: env.nc, rest: env.rest, brokerNow: () => clock.brokerNow(), config: { ...testConfig, ...config }, logger, metrics });
+  await waitFor(() => lines().some((l) => l.msg === 'executor consuming signals'), 'executor ready');
+  return {
+    ...executor,
+    lines,
+    close: async () => {
+      await executor.stop();
+      clock.stop();
+    },
+  };
+}
+
+/** A signal for the bar that just ended by the simulator's clock. */
+export function freshSignal(env: Env, symbol: string, side: Side, qty: number, opts: { barAgoMin?: number; price?: number; strategy?: string } = {}): Signal {
+  const minute = Math.floor(env.sim.clock.now() / 60_000) * 60_000 - 60_000 * (1 + (opts.barAgoMin ?? 0));
+  const barT = new Date(minute).toISOString().replace('.000Z', 'Z');
+  return {
+    v: 1,
+    id: signalId(opts.strategy ?? 'ma_cross', symbol, barT),
+    strategy: opts.strategy ?? 'ma_cross',
+    symbol,
+    side,
+    qty,
+    barT,
+    price: opts.price ?? 100,
+    reason: 'test',
+    inputs: {},
+    createdAt: new Date().toISOString(),
+  };
+}
+
+/** Publish into the SIGNALS stream; without dedup the stream stores a second copy, as a redelivery would bring. */
+export async function publishSignal(env: Env, s: Signal, opts: { dedup?: boolean } = {}): Promise<void> {
+  await jetstream(env.nc).publish(signalSubject(s.symbol), encode(Signal, s), opts.dedup === false ? {} : { msgID: s.id });
+}
+
+export async function request<S extends z.ZodType>(env: Env, subject: string, body: unknown, schema: S, timeout = 15_000): Promise<z.infer<S>> {
+  const m = await env.nc.request(subject, JSON.stringify(body), { timeout });
+  const d = decodeAs(schema, subject, m.data);
+  if (!d.ok) throw d.error;
+  return d.value;
+}
+
+export async function waitFor(cond: () => boolean | Promise<boolean>, what: string, timeoutMs = 15_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await cond())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 25));
+  }
+}
+
+export const eventsFor = (env: Env, id: string) => env.events.filter((e) => e.signalId === id);
+export const ordersFor = (env: Env, clientOrderId: string) => env.sim.broker.orders.filter((o) => o.client_order_id === clientOrderId);
+export const command = { v: 1, requestedBy: 'test', reason: 'integration test' } as const;
