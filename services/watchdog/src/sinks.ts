@@ -24,20 +24,28 @@ export function webhookSink(url: string, timeoutMs: number): AlertSink {
   return {
     name: 'webhook',
     async deliver(alert, signal) {
+      // A plain timer, not AbortSignal.any/timeout: on Node 20 a combined signal can be collected before it fires.
+      const abort = new AbortController();
+      const onStop = () => abort.abort();
+      signal.addEventListener('abort', onStop);
+      const timer = setTimeout(() => abort.abort(new SinkError(`webhook did not answer within ${timeoutMs} ms`)), timeoutMs);
       let res: Response;
       try {
         res = await fetch(url, {
           method: 'POST',
           headers: { 'content-type': 'application/json' },
           body: JSON.stringify({ text: alertText(alert), alert }),
-          signal: AbortSignal.any([signal, AbortSignal.timeout(timeoutMs)]),
+          signal: abort.signal,
         });
+        await res.body?.cancel();
       } catch (cause) {
         // The URL is a secret: name the failure, never the address.
-        const why = (cause as Error & { cause?: { code?: string } }).cause?.code ?? (cause as Error).name;
+        const why = (cause as Error & { cause?: { code?: string } }).cause?.code ?? (cause as Error).message;
         throw new SinkError(`webhook request failed (${why})`, { cause });
+      } finally {
+        clearTimeout(timer);
+        signal.removeEventListener('abort', onStop);
       }
-      await res.body?.cancel();
       if (!res.ok) throw new SinkError(`webhook answered HTTP ${res.status}`);
     },
   };
