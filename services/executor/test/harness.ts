@@ -66,7 +66,7 @@ export interface RunningExecutor extends ExecutorService {
 export async function startExecutor(env: Env, config: Partial<ExecutorDeps['config']> = {}): Promise<RunningExecutor> {
   const { logger, lines } = captureLogger();
   const metrics = new Metrics('executor', { defaultMetrics: false });
-  const clock = new MarketClock({ source: env.rest.clock, refreshMs: 1_000, logger, metrics });
+  const clock = new MarketClock({ source: env.rest.clock, refreshMs: 60_000, logger, metrics }); // read once: the sim runs in real time, and faults injected by a test hit only the executor's calls
   await clock.start();
   const executor = await createExecutor({ nc: env.nc, rest: env.rest, brokerNow: () => clock.brokerNow(), config: { ...testConfig, ...config }, logger, metrics });
   await waitFor(() => lines().some((l) => l.msg === 'executor consuming signals'), 'executor ready');
