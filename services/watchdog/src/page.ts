@@ -95,7 +95,7 @@ function render(s) {
   $('alerts').replaceChildren(...s.alerts.map((a) => {
     const li = document.createElement('li'); li.dataset.kind = a.kind; li.dataset.status = a.status;
     const sev = document.createElement('span'); sev.className = 'sev-' + a.severity; sev.textContent = a.kind + ' ' + a.status;
-    li.append(a.at.slice(11, 19) + ' ', sev, ' ' + a.message + (a.durationMs != null ? ' (stale ' + age(a.durationMs) + ')' : ''));
+    li.append(a.at.slice(11, 19) + ' ', sev, ' ' + a.message);
     return li;
   }));
 }
