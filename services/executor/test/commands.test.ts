@@ -1,7 +1,7 @@
 import { Kvm } from '@nats-io/kv';
 import { ExecutorFlattenReply, ExecutorHaltReply, kvBuckets, subjects } from '@vigil/contracts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { command, eventsFor, freshSignal, ordersFor, publishSignal, request, startEnv, startExecutor, waitFor, type Env } from './harness.js';
+import { clearFaults, command, eventsFor, freshSignal, injectFault, ordersFor, publishSignal, request, startEnv, startExecutor, waitFor, type Env } from './harness.js';
 
 let env: Env;
 beforeAll(async () => {
@@ -66,14 +66,14 @@ describe('commands', () => {
   it('finishes a flatten interrupted by a restart', async () => {
     buy('SPY', 3);
     const ex = await startExecutor(env);
-    env.sim.inject({ kind: 'rest_error', scope: 'trading', status: 503, retryAfterSec: 0 });
+    await injectFault(env, { kind: 'rest_error', scope: 'trading', status: 503, retryAfterSec: 0 });
     const reply = await request(env, subjects.executorFlatten, { ...command, incidentId: 'inc-2' }, ExecutorFlattenReply);
     expect(reply).toMatchObject({ ok: false, error: expect.stringMatching(/HTTP 503/), alreadyFlat: false, halt: { halted: true } });
     await ex.close(); // the process dies with the flatten unfinished
 
     const kv = await new Kvm(env.nc).open(kvBuckets.executorState.name);
     expect((await kv.get('flatten.active'))?.json()).toMatchObject({ incidentId: 'inc-2' });
-    env.sim.faults.clear({ kind: 'rest_error' });
+    await clearFaults(env, 'rest_error');
     expect(await openPositions()).toEqual(['SPY:3']);
     const restarted = await startExecutor(env);
     await waitFor(() => restarted.lines().some((l) => l.msg === 'flatten complete; executor stays halted'), 'the flatten to finish');

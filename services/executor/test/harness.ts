@@ -122,3 +122,14 @@ export async function waitFor(cond: () => boolean | Promise<boolean>, what: stri
 export const eventsFor = (env: Env, id: string) => env.events.filter((e) => e.signalId === id);
 export const ordersFor = (env: Env, clientOrderId: string) => env.sim.broker.orders.filter((o) => o.client_order_id === clientOrderId);
 export const command = { v: 1, requestedBy: 'test', reason: 'integration test' } as const;
+
+/** Inject a simulator fault through its control API (`POST /sim/faults`). */
+export async function injectFault(env: Env, spec: Record<string, unknown>): Promise<void> {
+  const res = await fetch(`${env.sim.url}/sim/faults`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(spec) });
+  if (!res.ok) throw new Error(`fault not injected: ${res.status} ${await res.text()}`);
+}
+
+export async function clearFaults(env: Env, kind: string): Promise<void> {
+  const res = await fetch(`${env.sim.url}/sim/faults?kind=${kind}`, { method: 'DELETE' });
+  if (!res.ok) throw new Error(`faults not cleared: ${res.status} ${await res.text()}`);
+}

@@ -1,0 +1,63 @@
+// The broker answering 422 "client_order_id must be unique" to a POST needs an order the broker took while
+// our earlier POST timed out: the simulator cannot produce that race, so the orders API is faked here.
+import { NotFoundError, ValidationError, type trading } from '@alpacahq/alpaca-trade-api';
+import { encode, Signal, signalSubject } from '@vigil/contracts';
+import { Metrics } from '@vigil/service-kit';
+import { captureLogger } from '@vigil/service-kit/testing';
+import { expect, it } from 'vitest';
+import { brokerCaller } from './broker-call.js';
+import type { OrderEventInput } from './order-events.js';
+import { OrderTracker } from './order-tracker.js';
+import { createSignalHandler } from './signal-handler.js';
+
+it('counts a 422 duplicate client_order_id as placed and tracks the existing order', async () => {
+  const { logger, lines } = captureLogger();
+  const metrics = new Metrics('executor', { defaultMetrics: false });
+  const call = brokerCaller({ policy: { initialMs: 1, maxMs: 1 }, maxAttempts: 1, logger, metrics });
+  const existing = { id: 'o-1', clientOrderId: 'ma_cross:SPY:20261127T1430Z', symbol: 'SPY', side: 'buy', qty: '2', filledQty: '0', status: 'new' } as unknown as trading.Order;
+  let lookups = 0;
+  const orders = {
+    getOrderByClientOrderId: async () => {
+      if (lookups++ === 0) throw new NotFoundError(new Response(null, { status: 404 }), 404, undefined, 'order not found');
+      return existing;
+    },
+    postOrder: async () => {
+      throw new ValidationError(new Response(null, { status: 422 }), 422, 40010001, 'client_order_id must be unique');
+    },
+  };
+  const published: OrderEventInput[] = [];
+  const publish = async (e: OrderEventInput) => void published.push(e);
+  const tracker = new OrderTracker({ orders: {} as never, positions: {} as never, call, publish, logger, metrics });
+  const handle = createSignalHandler({
+    orders,
+    call,
+    tracker,
+    halt: () => ({ halted: false, since: null, reason: null, incidentId: null }),
+    publish,
+    brokerNow: () => Date.parse('2026-11-27T14:31:05Z'),
+    limits: { maxPositionQty: 10, maxOrderNotional: 10_000, maxOrdersPerMinute: 10, maxSignalAgeMs: 60_000 },
+    timeInForce: 'day',
+    redelivery: { initialMs: 1, maxMs: 1 },
+    logger,
+    metrics,
+  });
+  const signal: Signal = {
+    v: 1,
+    id: 'ma_cross:SPY:20261127T1430Z',
+    strategy: 'ma_cross',
+    symbol: 'SPY',
+    side: 'buy',
+    qty: 2,
+    barT: '2026-11-27T14:30:00Z',
+    price: 100,
+    reason: 'test',
+    inputs: {},
+    createdAt: '2026-11-27T14:31:01Z',
+  };
+  const disposition = await handle({ subject: signalSubject('SPY'), data: encode(Signal, signal), deliveryCount: 1 });
+  expect(disposition).toBe('ack');
+  expect(published).toEqual([]);
+  expect(tracker.knows(signal.id)).toBe(true);
+  expect(tracker.exposure('SPY')).toBe(2);
+  expect(lines().some((l) => l.msg === 'broker already had this order (client_order_id in use); counted as placed')).toBe(true);
+});
