@@ -1,4 +1,4 @@
-import { mkdir } from 'node:fs/promises';
+import { mkdir, readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { Readiness, startHttpServer, type HttpServer } from '@vigil/service-kit';
 import { startNats, type NatsServerHandle } from '@vigil/service-kit/testing';
@@ -20,7 +20,7 @@ beforeAll(async () => {
   server = await startNats({ own: true });
   gateway = await fakeGateway(server.url);
   executor = await fakeExecutor(server.url);
-  wd = await runWatchdog(server.url, fakeBroker('open').source, { FLATTEN_POLICY: 'halt', FLATTEN_AFTER_MS: '1200' });
+  wd = await runWatchdog(server.url, fakeBroker('open').source, { FLATTEN_POLICY: 'halt', FLATTEN_AFTER_MS: '1200', ALERT_COMMAND: 'cat > /dev/null' });
   // The same routes main.ts gives startService, on service-kit's HTTP server with the watchdog's metrics.
   http = await startHttpServer({ host: '127.0.0.1', port: 0, logger: wd.log.logger, metrics: wd.metrics, readiness: new Readiness(), routes: statusRoutes(() => wd.watchdog.status()) });
   browser = await chromium.launch({
@@ -45,6 +45,11 @@ describe('status page', () => {
     for (const name of ['bars_per_minute', 'last_bar_age_seconds', 'gateway_up', 'reconnects_total', 'uptime_percent', 'open_alerts']) {
       expect(metrics).toContain(`vigil_watchdog_${name}`);
     }
+    // Every metric the Grafana dashboard queries is one the watchdog exports.
+    const dashboard = await readFile(new URL('../../../infra/grafana/watchdog-dashboard.json', import.meta.url), 'utf8');
+    const queried = new Set(dashboard.match(/vigil_[a-z_]+/g));
+    expect(queried.size).toBeGreaterThan(10);
+    for (const name of queried) expect(metrics, name).toContain(`# TYPE ${name} `);
   });
 
   it('shows a stale incident appear and resolve in headless Chromium', async () => {
