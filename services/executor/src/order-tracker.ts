@@ -40,6 +40,7 @@ export class OrderTracker {
   private readonly drift;
   private readonly openGauge;
   private timers: NodeJS.Timeout[] = [];
+  private reconciled = false;
   private busy: Promise<void> | null = null;
 
   constructor(private readonly deps: OrderTrackerDeps) {
@@ -89,13 +90,19 @@ export class OrderTracker {
     return t;
   }
 
-  /** Poll every open order once and announce what changed. */
+  /**
+   * Read the open orders' current state and announce what changed: one list call for the recent orders (the
+   * trading API allows 200 requests a minute), and a single-order read only for one too old to be in it.
+   */
   async poll(): Promise<void> {
+    if (this.open.size === 0) return;
     let filled = false;
+    const recent = await this.deps.call('list recent orders', () => this.deps.orders.getAllOrders({ status: 'all', limit: 500, direction: 'desc' }));
+    const byId = new Map(recent.map((o) => [o.id, o]));
     for (const t of [...this.open.values()]) {
-      let order: trading.Order;
+      let order = byId.get(t.id);
       try {
-        order = await this.deps.call('get order', () => this.deps.orders.getOrderByOrderID({ orderId: t.id }));
+        order ??= await this.deps.call('get order', () => this.deps.orders.getOrderByOrderID({ orderId: t.id }));
       } catch {
         continue; // logged and counted by the broker call; tried again on the next poll
       }
@@ -118,11 +125,12 @@ export class OrderTracker {
     for (const symbol of new Set([...before.keys(), ...this.positions.keys()])) {
       const was = before.get(symbol) ?? 0;
       const now = this.positions.get(symbol) ?? 0;
-      if (was !== now && before.size > 0) {
+      if (was !== now && this.reconciled) {
         this.drift.inc({ symbol });
         this.log.warn({ symbol, was, now }, 'position differs from what the executor knew; taking the broker as truth');
       }
     }
+    this.reconciled = true;
     const open = await this.deps.call('list open orders', () => this.deps.orders.getAllOrders({ status: 'open', limit: 500 }));
     for (const order of open) if (order.id && !this.open.has(order.id)) await this.track(order, { signalId: null, announce: false });
     this.log.info({ positions: Object.fromEntries(this.positions), openOrders: this.open.size }, 'reconciled with the broker');
