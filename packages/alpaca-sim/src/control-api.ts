@@ -1,5 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import * as z from 'zod';
+import { currentOrNextSession, nextOpenSession } from './calendar.js';
 import { chaosSchedule, generateChaos } from './chaos.js';
 import { parseFault } from './faults.js';
 import { describeIssues, queryObject, readBody, sendError, sendJson } from './http-util.js';
@@ -7,6 +8,8 @@ import type { Sim } from './sim.js';
 
 const clockChange = z.strictObject({
   at: z.iso.datetime({ offset: true }).optional(),
+  /** `close`: the current (or next) session's close, the market-closed moment; `next_open`: the next open. */
+  to: z.enum(['close', 'next_open']).optional(),
   advanceMinutes: z.number().optional(),
   msPerMinute: z.number().min(1).optional(),
   paused: z.boolean().optional(),
@@ -34,8 +37,8 @@ export async function handleControl(sim: Sim, req: IncomingMessage, res: ServerR
       return sendJson(res, 200, { active: sim.faults.list(), injected: sim.faults.injected, applied: sim.faults.applied });
     case 'POST /sim/faults': {
       const p = parseFault(body);
-      if (!p.success) return sendError(res, 422, describeIssues(p.error));
-      return sendJson(res, 201, sim.inject(p.data));
+      if (!p.success) return sendError(res, 422, `invalid fault: ${describeIssues(p.error)}`);
+      return sendJson(res, 201, sim.faults.inject(p.data));
     }
     case 'DELETE /sim/faults': {
       const q = queryObject(url);
@@ -52,6 +55,8 @@ export async function handleControl(sim: Sim, req: IncomingMessage, res: ServerR
       if (c.msPerMinute !== undefined) sim.clock.setSpeed(c.msPerMinute);
       if (c.paused !== undefined) sim.clock.setPaused(c.paused);
       if (c.at !== undefined) sim.clock.set(Date.parse(c.at));
+      if (c.to === 'close') sim.clock.set(currentOrNextSession(sim.clock.now()).closeMs);
+      if (c.to === 'next_open') sim.clock.set(nextOpenSession(sim.clock.now()).openMs);
       if (c.advanceMinutes !== undefined) sim.clock.advance(c.advanceMinutes * 60_000);
       sim.log.info({ change: c, now: new Date(sim.clock.now()).toISOString() }, 'clock changed');
       return sendJson(res, 200, sim.clockStatus());
@@ -69,8 +74,8 @@ export async function handleControl(sim: Sim, req: IncomingMessage, res: ServerR
 }
 
 async function jsonBody(req: IncomingMessage): Promise<unknown> {
+  const text = await readBody(req);
   try {
-    const text = await readBody(req);
     return text ? JSON.parse(text) : {};
   } catch (err) {
     return new Error(`request body is not JSON: ${(err as Error).message}`);

@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { FaultBook, parseFault } from './faults.js';
+import { FaultBook, InvalidFaultError, parseFault } from './faults.js';
 
 afterEach(() => vi.useRealTimers());
 
@@ -19,9 +19,10 @@ describe('faults', () => {
     const book = new FaultBook(() => 100);
     const expired: string[] = [];
     book.on('expired', (f) => expired.push(f.kind));
-    book.add(parseFault({ kind: 'stall', durationMinutes: 2 }).data!);
-    const counted = book.add(parseFault({ kind: 'conn_limit', count: 2, key: 'K' }).data!)!;
-    expect(book.add(parseFault({ kind: 'drop' }).data!)).toBeNull();
+    book.inject({ kind: 'stall', durationMinutes: 2 });
+    const counted = book.inject({ kind: 'conn-limit', count: 2, key: 'K' }).fault!;
+    expect(book.inject({ kind: 'drop' })).toEqual({ fault: null, affected: 0 });
+    expect(() => book.inject({ kind: 'stall', durationMs: -5 })).toThrow(InvalidFaultError);
     expect(book.find('conn_limit', 'other')).toBeUndefined();
     book.use(counted);
     expect(book.find('conn_limit', 'K')).toBeDefined();
@@ -30,7 +31,7 @@ describe('faults', () => {
     vi.advanceTimersByTime(250);
     expect(book.find('stall')).toBeUndefined();
     expect(expired).toEqual(['conn_limit', 'stall']);
-    book.add(parseFault({ kind: 'blackhole' }).data!);
+    book.inject({ kind: 'blackhole' });
     expect(book.clear({ kind: 'blackhole' })).toHaveLength(1);
     expect(book.injected).toMatchObject({ stall: 1, conn_limit: 1, drop: 1, blackhole: 1 });
     expect(book.applied).toMatchObject({ conn_limit: 2 });

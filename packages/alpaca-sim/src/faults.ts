@@ -70,6 +70,21 @@ export function parseFault(input: unknown): z.ZodSafeParseResult<FaultSpec> {
   return faultSpec.safeParse(input);
 }
 
+/** A fault request that does not match any kind or its parameters. */
+export class InvalidFaultError extends Error {
+  override name = 'InvalidFaultError';
+}
+
+/** A spec as a caller writes it: canonical or alias kind, parameters optional. */
+export type FaultInput = { kind: string } & Record<string, unknown>;
+
+export interface InjectResult {
+  /** The stored fault (lasting kinds), or null for instant kinds. */
+  fault: Fault | null;
+  /** Instant kinds: how many connections it acted on. */
+  affected?: number;
+}
+
 interface FaultEvents {
   injected: [FaultSpec];
   expired: [Fault];
@@ -83,6 +98,7 @@ interface FaultEvents {
 export class FaultBook extends EventEmitter<FaultEvents> {
   private active: Fault[] = [];
   private nextId = 1;
+  private instant: (spec: FaultSpec) => number = () => 0;
   readonly injected: Partial<Record<FaultKind, number>> = {};
   readonly applied: Partial<Record<FaultKind, number>> = {};
 
@@ -93,8 +109,24 @@ export class FaultBook extends EventEmitter<FaultEvents> {
     super();
   }
 
-  /** Record a fault. Lasting ones are kept; instant ones are the caller's to apply now. */
-  add(spec: FaultSpec): Fault | null {
+  /** Who carries out instant faults (the stream server); returns how many connections were hit. */
+  setInstantHandler(handler: (spec: FaultSpec) => number): void {
+    this.instant = handler;
+  }
+
+  /** Validate and inject a fault: instant kinds act now, lasting kinds stay in force. Throws `InvalidFaultError`. */
+  inject(input: FaultInput | FaultSpec): InjectResult {
+    const parsed = parseFault(input);
+    if (!parsed.success) {
+      const issue = parsed.error.issues[0];
+      throw new InvalidFaultError(`invalid fault ${JSON.stringify(input)}: ${issue ? `${issue.path.join('.') || 'kind'}: ${issue.message}` : 'unknown'} (see the README's fault table)`, { cause: parsed.error });
+    }
+    const fault = this.add(parsed.data);
+    return INSTANT_KINDS.has(parsed.data.kind) ? { fault, affected: this.instant(parsed.data) } : { fault };
+  }
+
+  /** Record a fault. Lasting ones are kept; instant ones are only counted here. */
+  private add(spec: FaultSpec): Fault | null {
     this.injected[spec.kind] = (this.injected[spec.kind] ?? 0) + 1;
     this.emit('injected', spec);
     if (INSTANT_KINDS.has(spec.kind)) return null;

@@ -25,15 +25,18 @@ export function queryObject(url: URL): Record<string, string> {
   return Object.fromEntries(url.searchParams.entries());
 }
 
-/** Read a request body up to `limit` bytes; rejects with `RequestTooLarge` beyond it. */
+/**
+ * Read a request body up to `limit` bytes; rejects with `RequestTooLarge` beyond it, after draining the
+ * rest so the 413 reaches the client instead of a connection reset.
+ */
 export async function readBody(req: IncomingMessage, limit = 64 * 1024): Promise<string> {
   let size = 0;
   const chunks: Buffer[] = [];
   for await (const chunk of req as AsyncIterable<Buffer>) {
     size += chunk.length;
-    if (size > limit) throw new RequestTooLarge(`request body over ${limit} bytes`);
-    chunks.push(chunk);
+    if (size <= limit) chunks.push(chunk);
   }
+  if (size > limit) throw new RequestTooLarge(`request body is ${size} bytes, over the ${limit}-byte limit`);
   return Buffer.concat(chunks).toString('utf8');
 }
 

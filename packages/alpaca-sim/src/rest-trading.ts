@@ -79,9 +79,10 @@ export async function handleTrading(ctx: TradingContext, req: IncomingMessage, r
 }
 
 async function postOrder(ctx: TradingContext, req: IncomingMessage, res: ServerResponse): Promise<void> {
+  const text = await readBody(req);
   let body: unknown;
   try {
-    body = JSON.parse(await readBody(req));
+    body = JSON.parse(text);
   } catch {
     return sendError(res, 400, 'request body format is invalid');
   }

@@ -54,7 +54,7 @@ export class Session {
       if (!this.active('blackhole')) ws.pong(data);
     });
     ws.on('pong', () => {
-      if (!this.active('blackhole')) this.lastPongAt = Date.now();
+      if (!ctx.faults.find('blackhole', this.key)) this.lastPongAt = Date.now();
     });
     ws.on('close', (code) => this.onClose(code));
     ws.on('error', (err) => {
@@ -112,14 +112,15 @@ export class Session {
     add('updatedBars', 'u', tick.updatedBars);
     add('dailyBars', 'd', tick.dailyBars);
     const bars = this.bentBars(tick.bars.filter((b) => isSubscribed(this.subscriptions, 'bars', b.S)));
-    const late = this.active('late_bars');
+    const late = bars.length ? this.active('late_bars') : undefined;
     if (late && bars.length) setTimeout(() => this.sendData(bars.map((b) => ({ T: 'b', ...b }))), late.delayMs);
     else frames.push(...bars.map((b) => ({ T: 'b', ...b })));
-    if (this.active('updated_bars')) this.scheduleCorrections(bars);
+    if (bars.length && this.active('updated_bars')) this.scheduleCorrections(bars);
     if (frames.length) this.sendData(frames);
   }
 
   private bentBars(bars: Bar[]): Bar[] {
+    if (!bars.length) return bars;
     let out = bars;
     if (this.active('out_of_order')) {
       // Hold every other bar back and send it after its successor: pairs arrive newest first.
@@ -153,8 +154,11 @@ export class Session {
   private sendData(frames: Frame[]): void {
     if (!this.connected) return;
     if (this.active('blackhole') || this.active('stall')) return;
-    const malformed = this.active('malformed_frames');
-    if (malformed && ++this.dataMessages % malformed.everyN === 0) this.sendGarbage();
+    const malformed = this.ctx.faults.find('malformed_frames', this.key);
+    if (malformed && ++this.dataMessages % malformed.everyN === 0) {
+      this.ctx.faults.use(malformed);
+      this.sendGarbage();
+    }
     for (const f of frames) if (f.T === 'b') this.barsSent.set(f.S as string, (this.barsSent.get(f.S as string) ?? 0) + 1);
     this.send(frames);
   }

@@ -7,7 +7,7 @@ import { Broker } from './broker.js';
 import { dueEntries, entryFault, type ChaosEntry } from './chaos.js';
 import { SimClock } from './clock.js';
 import { handleControl } from './control-api.js';
-import { FaultBook, INSTANT_KINDS, type Fault, type FaultSpec } from './faults.js';
+import { FaultBook } from './faults.js';
 import { header, RateLimiter, sendError } from './http-util.js';
 import { KeySlots } from './key-slots.js';
 import { MarketFeed } from './market.js';
@@ -84,6 +84,7 @@ export class Sim {
       { faults: this.faults, slots: new KeySlots<Session>(opts.zombieGraceMs ?? 90_000), credentials: new Map(Object.entries(this.keys)), clock, model, authTimeoutMs: opts.authTimeoutMs ?? 10_000, log },
       { serverPingIntervalMs: opts.serverPingIntervalMs ?? 10_000, zombieGraceMs: opts.zombieGraceMs ?? 90_000 },
     );
+    this.faults.setInstantHandler((spec) => this.stream.applyInstant(spec));
     this.market.on('tick', (tick) => {
       this.stream.deliver(tick);
       this.broker.tick();
@@ -95,18 +96,17 @@ export class Sim {
     this.market.start();
   }
 
-  /** Inject a fault: instant kinds act on the current connections now; lasting kinds stay in force. */
-  inject(spec: FaultSpec): { fault: Fault | null; affected?: number } {
-    const fault = this.faults.add(spec);
-    if (INSTANT_KINDS.has(spec.kind)) return { fault, affected: this.stream.applyInstant(spec) };
-    return { fault };
-  }
-
   /** Start a chaos schedule; `atMinute` counts simulated minutes from now. */
   runChaos(schedule: ChaosEntry[]): void {
     this.chaos = { schedule, fired: new Set() };
     this.startMs = this.clock.now();
     this.fireChaos();
+  }
+
+  /** The first accepted key pair, for building clients. */
+  get credentials(): { keyId: string; secret: string } {
+    const [keyId, secret] = Object.entries(this.keys)[0]!;
+    return { keyId, secret };
   }
 
   /** Bar start times the market has published per symbol (before any per-connection fault). */
@@ -149,7 +149,7 @@ export class Sim {
     for (const i of dueEntries(this.chaos.schedule, elapsed, this.chaos.fired)) {
       this.chaos.fired.add(i);
       const parsed = entryFault(this.chaos.schedule[i]!);
-      if (parsed.success) this.inject(parsed.data);
+      if (parsed.success) this.faults.inject(parsed.data);
       else this.log.error({ entry: this.chaos.schedule[i] }, 'chaos entry is not a valid fault: skipped');
     }
   }
