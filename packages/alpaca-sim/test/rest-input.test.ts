@@ -76,7 +76,8 @@ describe('determinism and the clock control', () => {
   });
 
   it('jumps to the close and to the next open', async () => {
-    await control(sim, 'POST', '/sim/clock', { at: '2026-01-06T15:00:00Z' });
+    // Paused, so the reported instants are exact.
+    await control(sim, 'POST', '/sim/clock', { at: '2026-01-06T15:00:00Z', paused: true });
     const closed = await control(sim, 'POST', '/sim/clock', { to: 'close' });
     expect(closed.body).toMatchObject({ isOpen: false, nowNy: '2026-01-06T16:00:00.000-05:00' });
     const opened = await control(sim, 'POST', '/sim/clock', { to: 'next_open' });
