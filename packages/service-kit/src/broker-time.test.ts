@@ -14,6 +14,8 @@ describe('broker time', () => {
   it('treats a real-time broker as rate 1 despite jitter', () => {
     const later = { ...open, localMs: open.localMs + 30_000, brokerMs: open.brokerMs + 30_450 };
     expect(estimateRate(open, later)).toBe(1);
+    const quick = { ...open, localMs: open.localMs + 250, brokerMs: open.brokerMs + 300 };
+    expect(estimateRate(open, quick)).toBe(1);
   });
 
   it('measures an accelerated simulator clock', () => {

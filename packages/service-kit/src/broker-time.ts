@@ -7,8 +7,11 @@ export interface ClockSample {
   nextCloseMs: number;
 }
 
-/** Rates this close to 1 are network jitter on a real-time broker, not a different clock speed. */
-const REAL_TIME_TOLERANCE = 0.05;
+/**
+ * Rates this close to 1 are network jitter on a real-time broker, not a different clock speed: two reads
+ * 250 ms apart with 50 ms of jitter already look like 1.2. Simulators run tens to thousands of times faster.
+ */
+const REAL_TIME_TOLERANCE = 0.5;
 /** Two samples closer than this say nothing reliable about the rate. */
 const MIN_RATE_SPAN_MS = 200;
 

@@ -21,6 +21,13 @@ function fakeBroker(rate: number) {
 }
 
 beforeEach(() => vi.useFakeTimers());
+
+/** start() takes two reads 250 ms apart; under fake time that wait must be advanced. */
+async function startFaked(clock: MarketClock): Promise<void> {
+  const started = clock.start();
+  await vi.advanceTimersByTimeAsync(250);
+  await started;
+}
 afterEach(() => vi.useRealTimers());
 
 describe('MarketClock', () => {
@@ -30,7 +37,7 @@ describe('MarketClock', () => {
     const clock = new MarketClock({ source: broker.source, refreshMs: 1000, logger, metrics: new Metrics('t', { defaultMetrics: false }) });
     const phases: string[] = [];
     clock.onChange((p) => phases.push(p));
-    await clock.start();
+    await startFaked(clock);
     expect(clock.phase()).toBe('open');
     await vi.advanceTimersByTimeAsync(3000);
     expect(clock.clockRate()).toBe(600);
@@ -47,7 +54,7 @@ describe('MarketClock', () => {
     const { logger, lines } = captureLogger();
     const metrics = new Metrics('t', { defaultMetrics: false });
     const clock = new MarketClock({ source: broker.source, refreshMs: 1000, logger, metrics });
-    await clock.start();
+    await startFaked(clock);
     broker.setFail(true);
     await vi.advanceTimersByTimeAsync(6000);
     expect(clock.phase()).toBe('unknown');

@@ -47,6 +47,9 @@ export class MarketClock {
 
   async start(): Promise<void> {
     await this.refresh();
+    // A second early read measures the clock's speed, so broker time is right from the start.
+    await new Promise((r) => setTimeout(r, 250));
+    await this.refresh();
     this.timer = setInterval(() => void this.refresh(), this.opts.refreshMs);
     this.timer.unref();
   }

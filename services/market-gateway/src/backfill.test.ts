@@ -21,8 +21,9 @@ describe('planBackfill', () => {
     expect(planBackfill(['SPY'], new Map([['SPY', T('09:00')]]), T('15:31'), 10 * MINUTE_MS)?.start).toBe(T('15:21'));
   });
 
-  it('has nothing to do when the last completed minute is already published', () => {
-    expect(planBackfill(['SPY'], new Map([['SPY', T('15:30')]]), T('15:31') + 30_000, 3_600_000)).toBeNull();
+  it('asks for the minute that may just have closed, and nothing when even that is out', () => {
+    expect(planBackfill(['SPY'], new Map([['SPY', T('15:30')]]), T('15:31') + 30_000, 3_600_000)?.start).toBe(T('15:31'));
+    expect(planBackfill(['SPY'], new Map([['SPY', T('15:31')]]), T('15:31') + 30_000, 3_600_000)).toBeNull();
   });
 });
 

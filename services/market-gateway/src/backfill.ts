@@ -3,7 +3,8 @@ export const MINUTE_MS = 60_000;
 export interface BackfillWindow {
   /** First bar start to fetch (inclusive). */
   start: number;
-  /** Fetch up to here; REST serves only completed minutes. */
+  /** Our estimate of now, for logs. The request itself sets no end: REST serves every completed minute,
+   * and an end from a lagging clock estimate would miss the minute that just closed. */
   end: number;
 }
 
@@ -20,8 +21,9 @@ export function planBackfill(symbols: readonly string[], lastPublished: Readonly
   });
   if (starts.length === 0) return null;
   const start = Math.min(...starts);
-  const lastComplete = Math.floor(nowMs / MINUTE_MS) * MINUTE_MS - MINUTE_MS;
-  return start <= lastComplete ? { start, end: nowMs } : null;
+  // Lenient by one minute: our estimate of the broker's time may lag the server's.
+  const lastPossiblyComplete = Math.floor(nowMs / MINUTE_MS) * MINUTE_MS;
+  return start <= lastPossiblyComplete ? { start, end: nowMs } : null;
 }
 
 /** The bars a symbol still needs, oldest first: strictly after its last published bar. */

@@ -24,7 +24,6 @@ export async function fillGap(req: FillGapRequest): Promise<{ window: BackfillWi
   const { bars, pages } = await fetchBars(req.stocks, {
     symbols,
     start: window.start,
-    end: window.end,
     feed: req.feed,
     ...(req.maxPages ? { maxPages: req.maxPages } : {}),
   });

@@ -9,7 +9,8 @@ export class BarsFetchError extends Error {
 export interface FetchBarsRequest {
   symbols: string[];
   start: number;
-  end: number;
+  /** Omit to get every completed minute. */
+  end?: number;
   feed: string;
   /** Safety stop for a server that keeps returning page tokens. */
   maxPages?: number;
@@ -30,7 +31,7 @@ export async function fetchBars(stocks: AlpacaRest['stocks'], req: FetchBarsRequ
         symbols: req.symbols.join(','),
         timeframe: '1Min',
         start: new Date(req.start),
-        end: new Date(req.end),
+        ...(req.end !== undefined ? { end: new Date(req.end) } : {}),
         limit: 10_000,
         feed: req.feed as never,
         sort: 'asc' as never,
