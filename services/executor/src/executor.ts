@@ -95,6 +95,7 @@ export async function createExecutor(deps: ExecutorDeps): Promise<ExecutorServic
     call,
     tracker,
     halt: () => halt.current(),
+    exclusive: (fn) => flattener.exclusive(fn),
     publish,
     brokerNow: deps.brokerNow,
     limits: {

@@ -86,6 +86,14 @@ export class Flattener {
     if (this.retryTimer) clearTimeout(this.retryTimer);
   }
 
+  /**
+   * Run `fn` while no flatten runs, and no flatten starts until it ends. Signals are placed through this, so
+   * an order can never slip out between a flatten's cancel/close and its halt taking effect.
+   */
+  exclusive<T>(fn: () => Promise<T>): Promise<T> {
+    return this.serial(fn);
+  }
+
   private serial<T>(fn: () => Promise<T>): Promise<T> {
     const next = this.queue.then(fn);
     this.queue = next.catch(() => undefined);

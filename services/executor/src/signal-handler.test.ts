@@ -33,6 +33,7 @@ it('counts a 422 duplicate client_order_id as placed and tracks the existing ord
     call,
     tracker,
     halt: () => ({ halted: false, since: null, reason: null, incidentId: null }),
+    exclusive: (fn) => fn(),
     publish,
     brokerNow: () => Date.parse('2026-11-27T14:31:05Z'),
     limits: { maxPositionQty: 10, maxOrderNotional: 10_000, maxOrdersPerMinute: 10, maxSignalAgeMs: 60_000 },

@@ -12,6 +12,8 @@ export interface SignalHandlerDeps {
   call: BrokerCall;
   tracker: OrderTracker;
   halt: () => ExecutorHaltState;
+  /** Runs the decision and the order with flattens kept out (Flattener.exclusive). */
+  exclusive: <T>(fn: () => Promise<T>) => Promise<T>;
   publish: PublishOrderEvent;
   /** Broker time in epoch ms (MarketClock), or null before the first clock read. */
   brokerNow: () => number | null;
@@ -61,8 +63,11 @@ export function createSignalHandler(deps: SignalHandlerDeps): (msg: IncomingSign
     }
     // The consumer only receives strategy.signals.<SYMBOL>, which decode() validates against the Signal schema.
     const signal = decoded.value as Signal;
-    const ctx = { signalId: signal.id, symbol: signal.symbol, side: signal.side, qty: signal.qty, deliveryCount: msg.deliveryCount };
+    return deps.exclusive(() => place(signal, msg.deliveryCount));
+  };
 
+  async function place(signal: Signal, deliveryCount: number): Promise<Disposition> {
+    const ctx = { signalId: signal.id, symbol: signal.symbol, side: signal.side, qty: signal.qty, deliveryCount };
     const halt = deps.halt();
     if (halt.halted) {
       outcomes.inc({ outcome: 'skipped' });
@@ -128,10 +133,10 @@ export function createSignalHandler(deps: SignalHandlerDeps): (msg: IncomingSign
       }
       // Broker unreachable after all retries: report it, and have the signal delivered again later. When it
       // comes back it is either placed (same client_order_id, so never twice) or rejected as stale.
-      const nakMs = Math.max(deps.redelivery.initialMs, backoffDelay(deps.redelivery, msg.deliveryCount - 1));
+      const nakMs = Math.max(deps.redelivery.initialMs, backoffDelay(deps.redelivery, deliveryCount - 1));
       outcomes.inc({ outcome: 'failed' });
       await event(signal, 'failed', `${err.message}; will retry in ${nakMs} ms`);
       return { nakMs };
     }
-  };
+  }
 }

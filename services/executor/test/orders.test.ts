@@ -1,3 +1,5 @@
+import { jetstream } from '@nats-io/jetstream';
+import { signalSubject } from '@vigil/contracts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { eventsFor, freshSignal, ordersFor, publishSignal, startEnv, startExecutor, waitFor, type Env } from './harness.js';
 
@@ -51,5 +53,17 @@ describe('signals become orders', () => {
     expect(reason(rate.id)).toMatch(/MAX_ORDERS_PER_MINUTE 1/);
     for (const s of [notional, position, stale, rate]) expect(ordersFor(env, s.id)).toHaveLength(0);
     expect(ex.lines().some((l) => l.msg === 'order rejected: ' + reason(notional.id))).toBe(true);
+  });
+
+  it('terminates and logs a malformed signal, and carries on', async () => {
+    const ex = await startExecutor(env);
+    await jetstream(env.nc).publish(signalSubject('SPY'), JSON.stringify({ v: 1, id: 'nope', symbol: 'SPY' }));
+    const s = freshSignal(env, 'QQQ', 'buy', 1, { strategy: 'momentum' });
+    await publishSignal(env, s);
+    await waitFor(() => eventsFor(env, s.id).some((e) => e.event === 'submitted'), 'the next signal');
+    await ex.close();
+    const bad = ex.lines().filter((l) => l.msg === 'malformed signal; dropping it (terminated, never redelivered)');
+    expect(bad).toHaveLength(1);
+    expect(String((bad[0]!.err as { message: string }).message)).toMatch(/invalid Signal on "strategy.signals.SPY"/);
   });
 });
