@@ -42,6 +42,9 @@ export const ExecutorHaltState = z.strictObject({
 export type ExecutorHaltState = z.infer<typeof ExecutorHaltState>;
 export const ExecutorHaltReply = z.strictObject({ ...commandReply, halt: ExecutorHaltState });
 export type ExecutorHaltReply = z.infer<typeof ExecutorHaltReply>;
+/** Resume answers with the halt state it left behind, in the same shape as halt. */
+export const ExecutorResumeReply = ExecutorHaltReply;
+export type ExecutorResumeReply = ExecutorHaltReply;
 
 export const ExecutorFlattenRequest = z.strictObject(commandRequest);
 export type ExecutorFlattenRequest = z.infer<typeof ExecutorFlattenRequest>;
