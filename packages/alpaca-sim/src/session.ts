@@ -113,7 +113,7 @@ export class Session {
     add('dailyBars', 'd', tick.dailyBars);
     const bars = this.bentBars(tick.bars.filter((b) => isSubscribed(this.subscriptions, 'bars', b.S)));
     const late = bars.length ? this.active('late_bars') : undefined;
-    if (late && bars.length) setTimeout(() => this.sendData(bars.map((b) => ({ T: 'b', ...b }))), late.delayMs);
+    if (late && bars.length) later(() => this.sendData(bars.map((b) => ({ T: 'b', ...b }))), late.delayMs);
     else frames.push(...bars.map((b) => ({ T: 'b', ...b })));
     if (bars.length && this.active('updated_bars')) this.scheduleCorrections(bars);
     if (frames.length) this.sendData(frames);
@@ -145,7 +145,7 @@ export class Session {
       const minute = Date.parse(bar.t) / 60_000;
       const updated = updatedBarForMinute(this.ctx.model, bar.S, minute, true);
       if (!updated) continue;
-      setTimeout(() => {
+      later(() => {
         if (isSubscribed(this.subscriptions, 'updatedBars', bar.S)) this.sendData([{ T: 'u', ...updated }]);
       }, this.ctx.clock.wallMsUntil(updatePublishMs(minute)));
     }
@@ -176,7 +176,7 @@ export class Session {
     const go = () => {
       if (this.connected) this.ws.send(data);
     };
-    if (slow) setTimeout(go, slow.delayMs);
+    if (slow) later(go, slow.delayMs);
     else go();
   }
 
@@ -246,4 +246,9 @@ export class Session {
     this.ctx.slots.release(this.key, this, unclean);
     this.ctx.log.info({ session: this.id, code, zombie: unclean }, 'stream session closed');
   }
+}
+
+/** Delayed delivery that never keeps the process alive after the simulator closes (sends check `connected`). */
+function later(fn: () => void, ms: number): void {
+  if (Number.isFinite(ms)) setTimeout(fn, ms).unref();
 }

@@ -2,6 +2,7 @@ import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer } from 'ws';
 import type { FaultSpec } from './faults.js';
+import { header } from './http-util.js';
 import type { MarketTick } from './market.js';
 import { Session, type SessionContext } from './session.js';
 
@@ -118,9 +119,4 @@ export class StreamServer {
     const retry = retryAfterSec !== undefined ? `Retry-After: ${retryAfterSec}\r\n` : '';
     socket.end(`HTTP/1.1 ${status} ${text}\r\n${retry}Content-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
   }
-}
-
-function header(req: IncomingMessage, name: string): string | undefined {
-  const v = req.headers[name];
-  return Array.isArray(v) ? v[0] : v;
 }
