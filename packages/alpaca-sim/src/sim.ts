@@ -155,8 +155,11 @@ export class Sim {
   }
 
   private async route(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const url = new URL(req.url ?? '/', this.url);
+    res.on('finish', () => {
+      if (res.statusCode >= 400) this.log.warn({ method: req.method, path: url.pathname, status: res.statusCode }, 'request refused');
+    });
     try {
-      const url = new URL(req.url ?? '/', this.url);
       if (url.pathname === '/sim' || url.pathname.startsWith('/sim/')) return await handleControl(this, req, res, url);
       const bars = /^\/v2\/stocks\/(?:bars|([^/]+)\/bars)$/.exec(url.pathname);
       const api = bars ? 'data' : 'trading';

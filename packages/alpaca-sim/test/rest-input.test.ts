@@ -36,6 +36,7 @@ describe('bad REST input gets Alpaca-style errors, never a crash', () => {
     expect(r.status).toBe(status);
     expect(r.body.message).toMatch(message);
     expect(typeof r.body.code).toBe('number');
+    expect(logs.lines().some((l) => l.msg === 'request refused' && l.status === status)).toBe(true);
   });
 
   it('rejects bad order bodies with 400/422/403 and oversized bodies with 413', async () => {
