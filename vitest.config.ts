@@ -8,6 +8,7 @@ const projects = [
   'services/strategy',
   'services/executor',
   'services/watchdog',
+  'scripts',
 ];
 
 export default defineConfig({
@@ -17,7 +18,7 @@ export default defineConfig({
   test: {
     projects: projects.map((root) => ({
       extends: true,
-      test: { name: root.split('/')[1], root, include: ['src/**/*.test.ts', 'test/**/*.test.ts'] },
+      test: { name: root.split('/').at(-1), root, include: ['src/**/*.test.ts', 'test/**/*.test.ts', 'launcher/**/*.test.ts'] },
     })),
     passWithNoTests: true,
     testTimeout: 20_000,

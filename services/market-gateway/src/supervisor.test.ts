@@ -166,6 +166,8 @@ describe('FeedSupervisor', () => {
     expect(limited).toHaveLength(4);
     expect(String(limited[0]!.reason)).toMatch(/406/);
     expect(await t.metrics.registry.metrics()).toMatch(/vigil_gateway_reconnects_total\{cause="alpaca_406",service="gw"\} 4/);
+    // Four refused attempts are one outage that never streamed: no reconnect in the heartbeat's sense.
+    expect(t.sup.status().reconnects).toBe(0);
     t.sup.stop();
   });
 
@@ -211,6 +213,7 @@ describe('FeedSupervisor', () => {
     t.ack();
     t.sup.forceReconnect('watchdog: no bar');
     expect(t.conns[1]!.ended).toEqual({ kind: 'commanded', reason: 'watchdog: no bar' });
+    expect(t.sup.status().reconnects).toBe(1);
     await vi.advanceTimersByTimeAsync(0);
     expect(t.conns).toHaveLength(3);
     t.sup.stop();

@@ -63,7 +63,7 @@ export class FeedSupervisor {
     const mt = deps.metrics;
     this.m = {
       transitions: mt.counter('gateway_state_changes_total', 'Feed state changes by new state', ['state']),
-      reconnects: mt.counter('gateway_reconnects_total', 'Feed reconnects by cause', ['cause']),
+      reconnects: mt.counter('gateway_reconnects_total', 'Connections ended (each followed by a reconnect), by cause', ['cause']),
       messages: mt.counter('gateway_stream_messages_total', 'Stream messages by type', ['type']),
       invalid: mt.counter('gateway_invalid_stream_messages_total', 'Stream messages that failed validation'),
       resubscribes: mt.counter('gateway_resubscribes_total', 'Resubscriptions after an incomplete or missing subscription ack'),
@@ -234,12 +234,14 @@ export class FeedSupervisor {
   }
 
   private onEnd(failure: Failure): void {
+    // `reconnects` counts outages (a streaming connection lost), not attempts: 40 retries through one
+    // 406 lock-out are one reconnect, so the watchdog's flap rule means what it says.
+    if (this.state === 'streaming') this.reconnectCount += 1;
     this.conn = null;
     this.clearSessionTimer();
     this.streamingSince = null;
     const decision = decideReconnect(failure, this.attempt, this.deps.settings.policy);
     if (failure.kind !== 'commanded') this.attempt += 1;
-    this.reconnectCount += 1;
     this.m.reconnects.inc({ cause: failure.kind === 'alpaca_error' ? `alpaca_${failure.code}` : failure.kind });
     this.setState(decision.state, `${decision.reason}; next attempt in ${decision.delayMs} ms`);
     if (this.state === 'stopped') return;

@@ -1,0 +1,102 @@
+// `./vigil start`: NATS, the simulator (unless Alpaca keys are set), the four services and one live
+// status view, on this machine. Ctrl-C stops everything.
+import { mkdirSync } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { connect } from '@nats-io/transport-node';
+import { generateChaos, startSim, type Sim } from '@vigil/alpaca-sim';
+import { envBool, envInt, envSymbols, findBinary, loadConfig, spawnNatsServer, type NatsServerHandle } from '@vigil/service-kit';
+import * as z from 'zod';
+import { planServices, type Mode } from './launcher/plan.js';
+import { ServiceProcess } from './launcher/processes.js';
+import { StatusView } from './launcher/status-view.js';
+
+const root = resolve(import.meta.dirname, '..');
+const config = loadConfig(
+  'vigil start',
+  z.object({
+    NATS_URL: z.string().min(1).optional(),
+    APCA_API_KEY_ID: z.string().min(1).optional(),
+    APCA_API_SECRET_KEY: z.string().min(1).optional(),
+    SYMBOLS: envSymbols(['SPY', 'AAPL', 'MSFT', 'QQQ']),
+    SIM_MINUTE_MS: envInt(2000, { min: 50 }),
+    SIM_PORT: envInt(8070, { min: 0, max: 65535 }),
+    SIM_CHAOS: envBool(true),
+    LOG_LEVEL: z.string().default('info'),
+  }),
+);
+const say = (line: string) => process.stderr.write(`[vigil] ${line}\n`);
+
+const logDir = join(root, '.vigil', 'logs');
+mkdirSync(logDir, { recursive: true });
+
+let nats: NatsServerHandle | null = null;
+let natsDir: string | null = null;
+let natsUrl = config.NATS_URL;
+if (!natsUrl) {
+  const binary = findBinary();
+  if (!binary) {
+    say('nats-server is not installed: run `apt-get install nats-server` (Debian), or set NATS_URL to a running server.');
+    process.exit(1);
+  }
+  natsDir = await mkdtemp(join(tmpdir(), 'vigil-nats-'));
+  nats = await spawnNatsServer(binary, { dir: natsDir });
+  natsUrl = nats.url;
+  say(`started a private nats-server with JetStream at ${natsUrl} (data in ${natsDir})`);
+} else {
+  say(`using the NATS server at ${natsUrl}`);
+}
+
+let sim: Sim | null = null;
+let mode: Mode;
+if (config.APCA_API_KEY_ID && config.APCA_API_SECRET_KEY) {
+  mode = { kind: 'alpaca', keyId: config.APCA_API_KEY_ID, secret: config.APCA_API_SECRET_KEY };
+  say('Alpaca keys found: running against Alpaca paper trading (https://paper-api.alpaca.markets) and the live IEX feed.');
+} else {
+  const sessionMinutes = 390;
+  sim = await startSim({
+    port: config.SIM_PORT,
+    symbols: config.SYMBOLS,
+    clock: { msPerMinute: config.SIM_MINUTE_MS },
+    // Alpaca holds a dead session ~90 s; at the demo's speed that is a few simulated minutes.
+    zombieGraceMs: Math.round(1.5 * config.SIM_MINUTE_MS),
+    serverPingIntervalMs: 2000,
+    ...(config.SIM_CHAOS ? { chaos: generateChaos(7, sessionMinutes, 8, ['drop', 'stall', 'blackhole', 'malformed_frames', 'rest_error']) } : {}),
+  });
+  mode = { kind: 'sim', msPerMinute: config.SIM_MINUTE_MS, simUrl: sim.url, wsUrl: sim.wsUrl, ...sim.credentials };
+  say(`no Alpaca keys: running on the simulator at ${sim.url} (one market minute = ${config.SIM_MINUTE_MS} ms${config.SIM_CHAOS ? ', with a mild chaos schedule' : ''}); fault API at ${sim.url}/sim`);
+}
+
+const plans = planServices(mode, natsUrl, config.SYMBOLS, process.env);
+const processes = plans.map((plan) => new ServiceProcess(plan, join(logDir, `${plan.name}.log`), () => {}));
+for (const p of processes) p.start();
+const watchdogUrl = `http://127.0.0.1:${plans.find((p) => p.name === 'watchdog')!.env.HTTP_PORT}/`;
+
+const nc = await connect({ servers: natsUrl, name: 'vigil-status-view', maxReconnectAttempts: -1, waitOnFirstConnect: true });
+const view = new StatusView(nc, {
+  mode: mode.kind === 'sim' ? 'simulator' : 'Alpaca paper trading',
+  watchdogUrl,
+  logDir,
+  processes,
+  ...(sim ? { simClock: () => String(sim!.clockStatus().nowNy) } : {}),
+});
+view.start();
+say(`watchdog page: ${watchdogUrl}`);
+
+let stopping = false;
+async function stopAll(signal: string): Promise<void> {
+  if (stopping) return;
+  stopping = true;
+  say(`${signal}: stopping services, simulator and NATS`);
+  view.stop();
+  await Promise.all([...processes].reverse().map((p) => p.stop()));
+  await nc.close().catch(() => {});
+  await sim?.close();
+  await nats?.cleanup();
+  if (natsDir) await rm(natsDir, { recursive: true, force: true });
+  say('stopped');
+  process.exit(0);
+}
+process.on('SIGINT', () => void stopAll('SIGINT'));
+process.on('SIGTERM', () => void stopAll('SIGTERM'));
