@@ -72,7 +72,7 @@ export function loadConfig<S extends z.ZodType>(
     return parseConfig(schema, env);
   } catch (err) {
     if (!(err instanceof ConfigError)) throw err;
-    io.stderr(`${service}: ${err.message}\nFix the variables above (see services/${service}/README.md) and start again.\n`);
+    io.stderr(`${service}: ${err.message}\nFix the variables above (each README has a configuration table) and start again.\n`);
     return io.exit(2);
   }
 }

@@ -16,5 +16,5 @@ it('exits with code 2 and names every bad variable, before connecting anywhere',
   expect(code).toBe(2);
   expect(err).toMatch(/STRATEGY: expected one of ma_cross, momentum \(got "yolo"\)/);
   expect(err).toMatch(/MAX_SIGNAL_AGE_MS: expected a whole number/);
-  expect(err).toMatch(/services\/strategy\/README.md/);
+  expect(err).toMatch(/each README has a configuration table/);
 });
