@@ -3,52 +3,35 @@ import type { ConsumerConfig, StreamConfig } from '@nats-io/jetstream';
 import { nanos } from '@nats-io/transport-node';
 import { subjects } from './subjects.js';
 
-const HOUR_MS = 3_600_000;
-const DAY_MS = 24 * HOUR_MS;
+const DAY_MS = 86_400_000;
 
 export type StreamDefinition = Partial<StreamConfig> & Pick<StreamConfig, 'name' | 'subjects'>;
 export type ConsumerDefinition = Partial<ConsumerConfig> & { stream: string; durable_name: string };
 
+/** A file-backed stream that keeps messages for `maxAgeDays`, dropping the oldest past its limits. */
+function fileStream(name: string, subject: string, maxAgeDays: number, duplicateWindowMs?: number): StreamDefinition {
+  return {
+    name,
+    subjects: [subject],
+    retention: RetentionPolicy.Limits,
+    storage: StorageType.File,
+    discard: DiscardPolicy.Old,
+    max_age: nanos(maxAgeDays * DAY_MS),
+    ...(duplicateWindowMs ? { duplicate_window: nanos(duplicateWindowMs) } : {}),
+  };
+}
+
 /**
- * The streams as data. The BARS duplicate window is a full day: a bar republished by a backfill,
- * a poll during an outage, or a restarted gateway is dropped by the server however late it comes.
+ * The streams as data. The BARS and SIGNALS duplicate windows are a full day: a bar republished by a
+ * backfill, a poll during an outage or a restarted gateway (or a signal republished after a strategy
+ * restart) is dropped by the server however late it comes.
  */
 export const streams = {
-  bars: {
-    name: 'BARS',
-    subjects: [subjects.barsAll],
-    retention: RetentionPolicy.Limits,
-    storage: StorageType.File,
-    discard: DiscardPolicy.Old,
-    max_age: nanos(14 * DAY_MS),
-    duplicate_window: nanos(DAY_MS),
-  },
-  signals: {
-    name: 'SIGNALS',
-    subjects: [subjects.signalsAll],
-    retention: RetentionPolicy.Limits,
-    storage: StorageType.File,
-    discard: DiscardPolicy.Old,
-    max_age: nanos(30 * DAY_MS),
-    duplicate_window: nanos(DAY_MS),
-  },
-  orders: {
-    name: 'ORDERS',
-    subjects: [subjects.ordersAll],
-    retention: RetentionPolicy.Limits,
-    storage: StorageType.File,
-    discard: DiscardPolicy.Old,
-    max_age: nanos(90 * DAY_MS),
-  },
-  alerts: {
-    name: 'ALERTS',
-    subjects: [subjects.alertsAll],
-    retention: RetentionPolicy.Limits,
-    storage: StorageType.File,
-    discard: DiscardPolicy.Old,
-    max_age: nanos(30 * DAY_MS),
-  },
-} as const satisfies Record<string, StreamDefinition>;
+  bars: fileStream('BARS', subjects.barsAll, 14, DAY_MS),
+  signals: fileStream('SIGNALS', subjects.signalsAll, 30, DAY_MS),
+  orders: fileStream('ORDERS', subjects.ordersAll, 90),
+  alerts: fileStream('ALERTS', subjects.alertsAll, 30),
+} as const;
 
 /** Durable consumers: a restarted service resumes exactly where it acknowledged last. */
 export const consumers = {
