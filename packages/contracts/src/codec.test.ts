@@ -87,10 +87,16 @@ describe('encode/decode', () => {
       reason: 'process started',
       marketOpen: null,
       symbols: ['SPY'],
+      connectedSince: null,
       lastMessageAt: null,
       lastBarAt: null,
+      lastBarTBySymbol: {},
+      barsLastMinute: 0,
       reconnects: 0,
+      uptimePct: null,
       polling: false,
+      bufferedBars: 0,
+      bufferFill: 0,
     };
     expect(decode('md.heartbeat', encode(GatewayHeartbeat, hb))).toEqual({ ok: true, value: hb });
     expect(decode('md.heartbeat', bytes({ ...hb, state: 'sleeping' })).ok).toBe(false);

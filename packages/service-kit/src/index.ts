@@ -9,6 +9,7 @@ export * from './metrics.js';
 export * from './readiness.js';
 export * from './nats.js';
 export * from './nats-server-process.js';
+export * from './command-service.js';
 export * from './durable-consumer.js';
 export * from './http.js';
 export * from './shutdown.js';

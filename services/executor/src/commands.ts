@@ -1,4 +1,3 @@
-import { Svcm, type Service, type ServiceMsg } from '@nats-io/services';
 import {
   decodeAs,
   encode,
@@ -9,7 +8,7 @@ import {
   ExecutorResumeRequest,
   subjects,
 } from '@vigil/contracts';
-import type { Logger, Metrics, NatsConnection } from '@vigil/service-kit';
+import { addCommandService, type CommandEndpoint, type Logger, type Metrics, type NatsConnection, type Service } from '@vigil/service-kit';
 import type { Flattener } from './flatten.js';
 import type { HaltSwitch } from './halt.js';
 
@@ -30,34 +29,10 @@ export interface CommandDeps {
  */
 export async function registerCommands(deps: CommandDeps): Promise<Service> {
   const log = deps.logger.child({ component: 'commands' });
-  const commands = deps.metrics.counter('commands_total', 'Commands received, by command and result', ['command', 'result']);
   const now = deps.now ?? Date.now;
   const at = () => new Date(now()).toISOString();
-  const service = await new Svcm(deps.nc).add({
-    name: 'executor',
-    version: deps.version,
-    description: 'Vigil executor: halt, resume and flatten',
-  });
-  const group = service.addGroup(subjects.executorHalt.slice(0, subjects.executorHalt.lastIndexOf('.')));
-
-  const endpoint = (name: string, run: (msg: ServiceMsg) => Promise<{ ok: boolean; bytes: Uint8Array }>) => {
-    group.addEndpoint(name, (err, msg) => {
-      if (err) {
-        log.error({ err, command: name }, 'command endpoint failed');
-        return;
-      }
-      void run(msg)
-        .then(({ ok, bytes }) => {
-          commands.inc({ command: name, result: ok ? 'ok' : 'error' });
-          msg.respond(bytes);
-        })
-        .catch((e: unknown) => {
-          commands.inc({ command: name, result: 'error' });
-          log.error({ err: e, command: name }, 'command failed');
-          msg.respondError(500, e instanceof Error ? e.message : String(e));
-        });
-    });
-  };
+  const endpoints: CommandEndpoint[] = [];
+  const endpoint = (name: string, handle: CommandEndpoint['handle']) => endpoints.push({ name, handle });
 
   const haltReply = (ok: boolean, error?: string) =>
     encode(ExecutorHaltReply, { v: 1, ok, at: at(), ...(error ? { error } : {}), halt: deps.halt.current() });
@@ -97,6 +72,14 @@ export async function registerCommands(deps: CommandDeps): Promise<Service> {
     return { ok: reply.ok, bytes: encode(ExecutorFlattenReply, reply) };
   });
 
-  log.info({ id: service.info().id }, 'commands registered as NATS service "executor"');
-  return service;
+  return addCommandService({
+    nc: deps.nc,
+    name: 'executor',
+    version: deps.version,
+    description: 'Vigil executor: halt, resume and flatten',
+    group: subjects.executorHalt.slice(0, subjects.executorHalt.lastIndexOf('.')),
+    endpoints,
+    logger: deps.logger,
+    metrics: deps.metrics,
+  });
 }

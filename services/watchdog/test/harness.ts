@@ -105,7 +105,7 @@ export async function fakeGateway(url: string) {
     if (g.heartbeats) {
       nc.publish(subjects.heartbeat, encode(GatewayHeartbeat, {
         v: 1, service: 'market-gateway', instanceId: 'market-gateway-test', seq: seq++, sentAt: at, state: 'streaming', reason: 'streaming',
-        marketOpen: true, symbols: ['SPY'], lastMessageAt: at, lastBarAt: null, reconnects: g.reconnects, polling: false,
+        marketOpen: true, symbols: ['SPY'], connectedSince: null, lastMessageAt: at, lastBarAt: null, lastBarTBySymbol: {}, barsLastMinute: 0, reconnects: g.reconnects, uptimePct: null, polling: false, bufferedBars: 0, bufferFill: 0,
       }));
     }
     if (g.bars) {

@@ -33,9 +33,20 @@ export const GatewayHeartbeat = z.strictObject({
   /** From the broker's clock; null until the first clock read succeeds. */
   marketOpen: z.boolean().nullable(),
   symbols: z.array(symbol),
+  /** When the current connection started streaming; null while not streaming. */
+  connectedSince: isoInstant.nullable(),
   lastMessageAt: isoInstant.nullable(),
   lastBarAt: isoInstant.nullable(),
+  /** Start of the last published bar per symbol (bar time, not receipt time). */
+  lastBarTBySymbol: z.record(z.string(), isoInstant),
+  barsLastMinute: nonNegativeInt,
+  /** Outages: streaming connections lost (not attempts). */
   reconnects: nonNegativeInt,
+  /** Share of market-open time spent streaming since the gateway started, 0–100; null before any open time. */
+  uptimePct: z.number().min(0).max(100).nullable(),
   polling: z.boolean(),
+  /** Bars waiting for NATS, and that as a share of the bounded buffer (1 = full: new live bars are refetched later). */
+  bufferedBars: nonNegativeInt,
+  bufferFill: z.number().min(0).max(1),
 });
 export type GatewayHeartbeat = z.infer<typeof GatewayHeartbeat>;
