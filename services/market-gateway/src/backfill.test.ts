@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { MINUTE_MS, newBarsFor, planBackfill } from './backfill.js';
+import { MINUTE_MS, newBarsFor, opensGap, planBackfill } from './backfill.js';
 
 const T = (hhmm: string) => Date.parse(`2026-11-27T${hhmm}:00Z`);
 
@@ -32,5 +32,15 @@ describe('newBarsFor', () => {
     const bars = [{ t: '2026-11-27T15:30:00Z' }, { t: '2026-11-27T15:28:00Z' }, { t: '2026-11-27T15:29:00Z' }];
     expect(newBarsFor(bars, T('15:28')).map((b) => b.t)).toEqual(['2026-11-27T15:29:00Z', '2026-11-27T15:30:00Z']);
     expect(newBarsFor(bars, undefined)).toHaveLength(3);
+  });
+});
+
+describe('opensGap', () => {
+  it('flags a live bar that skips minutes REST has not settled', () => {
+    expect(opensGap(T('15:33'), T('15:32'), Number.NEGATIVE_INFINITY)).toBe(false);
+    expect(opensGap(T('15:33'), T('15:30'), Number.NEGATIVE_INFINITY)).toBe(true);
+    expect(opensGap(T('15:33'), T('15:30'), T('15:31'))).toBe(true);
+    expect(opensGap(T('15:33'), T('15:30'), T('15:32'))).toBe(false);
+    expect(opensGap(T('15:33'), undefined, Number.NEGATIVE_INFINITY)).toBe(false);
   });
 });

@@ -32,3 +32,12 @@ export function newBarsFor<T extends { t: string }>(bars: readonly T[], lastPubl
     .filter((b) => lastPublishedMs === undefined || Date.parse(b.t) > lastPublishedMs)
     .sort((a, b) => Date.parse(a.t) - Date.parse(b.t));
 }
+
+/**
+ * A live bar that skips minutes after the symbol's last published bar opens a gap: a bar lost or late on
+ * the stream (or just a quiet minute on IEX). Worth a backfill unless REST already settled those minutes.
+ */
+export function opensGap(t: number, lastPublishedMs: number | undefined, coveredThroughMs: number): boolean {
+  if (lastPublishedMs === undefined || t <= lastPublishedMs + MINUTE_MS) return false;
+  return t - MINUTE_MS > coveredThroughMs;
+}

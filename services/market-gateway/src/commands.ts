@@ -1,69 +1,58 @@
-import type { Msg, NatsConnection, Subscription } from '@nats-io/transport-node';
 import {
-  decode,
+  decodeAs,
   encode,
   GatewayReconnectReply,
+  GatewayReconnectRequest,
   GatewayStatusReply,
+  GatewayStatusRequest,
   subjects,
   type GatewayHeartbeat,
-  type GatewayReconnectRequest,
   type GatewayState,
 } from '@vigil/contracts';
-import type { Logger, Metrics } from '@vigil/service-kit';
+import { addCommandService, type Logger, type Metrics, type NatsConnection, type Service } from '@vigil/service-kit';
 
 export interface GatewayCommandTarget {
-  reconnect(reason: string): GatewayState;
+  /** Drop the connection and resolve with the state once resubscribed, or after the timeout. */
+  reconnect(reason: string): Promise<GatewayState>;
   status(): GatewayHeartbeat;
 }
 
 /**
- * Answers `cmd.gateway.reconnect` and `cmd.gateway.status`. A malformed request gets `ok: false` with the
- * validation problem, so the caller learns what it sent wrong; nothing is thrown into the loop.
+ * `cmd.gateway.reconnect` and `cmd.gateway.status` as the NATS service `market-gateway`. A malformed
+ * request gets `ok: false` with the validation problem, so the caller learns what it sent wrong.
  */
-export function serveGatewayCommands(nc: NatsConnection, target: GatewayCommandTarget, logger: Logger, metrics: Metrics): Subscription[] {
+export function serveGatewayCommands(nc: NatsConnection, target: GatewayCommandTarget, logger: Logger, metrics: Metrics, version = '0.1.0'): Promise<Service> {
   const log = logger.child({ component: 'commands' });
-  const handled = metrics.counter('gateway_commands_total', 'Commands answered by command and outcome', ['command', 'outcome']);
-  const now = () => new Date().toISOString();
-
-  const serve = (subject: string, handle: (m: Msg, value: unknown) => Uint8Array, invalid: (error: string) => Uint8Array) => {
-    const sub = nc.subscribe(subject, { queue: 'market-gateway' });
-    void (async () => {
-      for await (const m of sub) {
-        const decoded = decode(m.subject, m.data);
-        if (!decoded.ok) {
-          handled.inc({ command: subject, outcome: 'invalid' });
-          log.warn({ err: decoded.error }, 'invalid command request');
-          m.respond(invalid(decoded.error.message));
-          continue;
-        }
-        try {
-          m.respond(handle(m, decoded.value));
-          handled.inc({ command: subject, outcome: 'ok' });
-        } catch (err) {
-          handled.inc({ command: subject, outcome: 'error' });
-          log.error({ err, subject }, 'command failed');
-          m.respond(invalid(`command failed: ${(err as Error).message}`));
-        }
-      }
-    })();
-    return sub;
-  };
-
-  return [
-    serve(
-      subjects.gatewayReconnect,
-      (_m, value) => {
-        const req = value as GatewayReconnectRequest;
-        log.warn({ requestedBy: req.requestedBy, reason: req.reason, incidentId: req.incidentId }, 'reconnect commanded');
-        const state = target.reconnect(`${req.requestedBy}: ${req.reason}`);
-        return encode(GatewayReconnectReply, { v: 1, ok: true, at: now(), state });
+  const at = () => new Date().toISOString();
+  return addCommandService({
+    nc,
+    name: 'market-gateway',
+    version,
+    description: 'Vigil market-gateway: reconnect the Alpaca feed, report its status',
+    group: subjects.gatewayReconnect.slice(0, subjects.gatewayReconnect.lastIndexOf('.')),
+    logger,
+    metrics,
+    endpoints: [
+      {
+        name: 'reconnect',
+        handle: async (msg) => {
+          const req = decodeAs(GatewayReconnectRequest, msg.subject, msg.data);
+          if (!req.ok) return { ok: false, bytes: encode(GatewayReconnectReply, { v: 1, ok: false, at: at(), error: req.error.message, state: target.status().state }) };
+          log.warn({ requestedBy: req.value.requestedBy, reason: req.value.reason, incidentId: req.value.incidentId }, 'reconnect commanded');
+          const state = await target.reconnect(`${req.value.requestedBy}: ${req.value.reason}`);
+          const ok = state === 'streaming';
+          const error = ok ? undefined : `not streaming again yet: ${target.status().reason}`;
+          return { ok, bytes: encode(GatewayReconnectReply, { v: 1, ok, at: at(), state, ...(error ? { error } : {}) }) };
+        },
       },
-      (error) => encode(GatewayReconnectReply, { v: 1, ok: false, at: now(), error, state: target.status().state }),
-    ),
-    serve(
-      subjects.gatewayStatus,
-      () => encode(GatewayStatusReply, { v: 1, ok: true, at: now(), status: target.status() }),
-      (error) => encode(GatewayStatusReply, { v: 1, ok: false, at: now(), error, status: target.status() }),
-    ),
-  ];
+      {
+        name: 'status',
+        handle: async (msg) => {
+          const req = decodeAs(GatewayStatusRequest, msg.subject, msg.data);
+          if (!req.ok) return { ok: false, bytes: encode(GatewayStatusReply, { v: 1, ok: false, at: at(), error: req.error.message, status: target.status() }) };
+          return { ok: true, bytes: encode(GatewayStatusReply, { v: 1, ok: true, at: at(), status: target.status() }) };
+        },
+      },
+    ],
+  });
 }

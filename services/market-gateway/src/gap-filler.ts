@@ -1,6 +1,7 @@
 import type { Feed } from '@vigil/contracts';
 import { backoffDelay, type AlpacaRest, type BackoffPolicy, type Logger, type Metrics } from '@vigil/service-kit';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { MINUTE_MS } from './backfill.js';
 import { fillGap } from './fill-gap.js';
 import type { BarPublisher } from './publisher.js';
 
@@ -24,6 +25,7 @@ export interface GapFillerDeps {
  */
 export class GapFiller {
   private running: Promise<void> | null = null;
+  private covered = Number.NEGATIVE_INFINITY;
   private again = false;
   private stopped = false;
   private readonly log: Logger;
@@ -45,6 +47,11 @@ export class GapFiller {
       return;
     }
     this.running = this.loop(reason).finally(() => (this.running = null));
+  }
+
+  /** Start of the latest minute the last successful fetch settled for every symbol (bar or no bar). */
+  coveredThrough(): number {
+    return this.covered;
   }
 
   async idle(): Promise<void> {
@@ -79,7 +86,10 @@ export class GapFiller {
 
   private async runOnce(reason: string): Promise<void> {
     const { stocks, publisher, symbols, feed, maxLookbackMs } = this.deps;
-    const result = await fillGap({ stocks, publisher, symbols, feed, maxLookbackMs, source: 'backfill', brokerNowMs: this.deps.brokerNow() });
+    const brokerNowMs = this.deps.brokerNow();
+    const result = await fillGap({ stocks, publisher, symbols, feed, maxLookbackMs, source: 'backfill', brokerNowMs });
+    // Every minute that had closed before the request is settled now, whether or not it had a bar.
+    this.covered = Math.max(this.covered, Math.floor(brokerNowMs / MINUTE_MS) * MINUTE_MS - MINUTE_MS);
     if (!result) {
       this.m.runs.inc({ outcome: 'nothing_to_do' });
       this.log.debug({ reason }, 'no gap to backfill');

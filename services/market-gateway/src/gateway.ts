@@ -2,6 +2,7 @@ import { jetstream, jetstreamManager } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/transport-node';
 import { ensureStreams, streams, type GatewayHeartbeat, type GatewayState } from '@vigil/contracts';
 import { createAlpacaRest, MarketClock, type AlpacaRest, type Logger, type Metrics, type Readiness } from '@vigil/service-kit';
+import { MINUTE_MS, opensGap } from './backfill.js';
 import { toBar } from './bars.js';
 import { serveGatewayCommands } from './commands.js';
 import type { GatewayConfig } from './config.js';
@@ -10,6 +11,7 @@ import { Heartbeat } from './heartbeat.js';
 import { OutagePoller } from './outage-poller.js';
 import { BarPublisher } from './publisher.js';
 import { FeedSupervisor } from './supervisor.js';
+import { UptimeTracker } from './uptime.js';
 
 export interface GatewayDeps {
   config: GatewayConfig;
@@ -45,9 +47,25 @@ export async function createGateway(deps: GatewayDeps): Promise<Gateway> {
   const marketPhase = () => clock.phase();
   const retry = { initialMs: config.BACKOFF_INITIAL_MS, maxMs: config.BACKOFF_MAX_MS };
 
-  const publisher = new BarPublisher({ js: jetstream(nc), logger, metrics, retry });
+  // The gap filler needs the publisher and the publisher's overflow recovery needs the gap filler.
+  let gapFiller: GapFiller | null = null;
+  const publisher = new BarPublisher({
+    js: jetstream(nc),
+    logger,
+    metrics,
+    retry,
+    maxBuffered: config.BUFFER_MAX_BARS,
+    onOverflowCleared: () => gapFiller?.trigger('bar buffer overflowed'),
+  });
   await publisher.loadLastPublished(jsm, symbols);
-  const gapFiller = new GapFiller({ stocks: rest.stocks, publisher, symbols, feed: config.ALPACA_FEED, maxLookbackMs: config.BACKFILL_MAX_LOOKBACK_MS, retry, brokerNow, logger, metrics });
+  gapFiller = new GapFiller({ stocks: rest.stocks, publisher, symbols, feed: config.ALPACA_FEED, maxLookbackMs: config.BACKFILL_MAX_LOOKBACK_MS, retry, brokerNow, logger, metrics });
+  const filler = gapFiller;
+  metrics.gauge('gateway_last_bar_age_seconds', 'Broker time since the end of the last published bar, per symbol', ['symbol'], function () {
+    const now = brokerNow();
+    for (const [symbol, t] of publisher.lastPublished()) this.set({ symbol }, Math.max(0, (now - t - MINUTE_MS) / 1000));
+  });
+  const uptime = new UptimeTracker();
+  const streamingWaiters = new Set<() => void>();
 
   let downSince: number | null = Date.now();
   readiness.set('feed', false, 'not streaming yet');
@@ -72,14 +90,20 @@ export async function createGateway(deps: GatewayDeps): Promise<Gateway> {
     metrics,
     onBar: (wire) => {
       if (!symbols.includes(wire.S)) return;
+      if (wire.T === 'b' && opensGap(Date.parse(wire.t), publisher.lastPublished().get(wire.S), filler.coveredThrough())) {
+        filler.trigger(`${wire.S} ${wire.t} arrived after a gap`);
+      }
       const bar = toBar(wire, wire.S, 'live', config.ALPACA_FEED, new Date(brokerNow()));
       if (wire.T === 'u') publisher.offerCorrection(bar);
       else publisher.offer(bar);
     },
-    onSubscribed: () => gapFiller.trigger('subscribed'),
+    onSubscribed: () => filler.trigger('subscribed'),
     onStateChange: (state: GatewayState, reason: string) => {
-      if (state === 'streaming') downSince = null;
-      else downSince ??= Date.now();
+      uptime.observe(Date.now(), marketPhase() === 'open', state === 'streaming');
+      if (state === 'streaming') {
+        downSince = null;
+        for (const wake of streamingWaiters) wake();
+      } else downSince ??= Date.now();
       readiness.set('feed', state === 'streaming', `feed ${state}: ${reason}`);
     },
   });
@@ -102,6 +126,7 @@ export async function createGateway(deps: GatewayDeps): Promise<Gateway> {
   const heartbeatOf = (seq = 0): GatewayHeartbeat => {
     const s = supervisor.status();
     const phase = clock.phase();
+    uptime.observe(Date.now(), phase === 'open', s.state === 'streaming');
     const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
     return {
       v: 1,
@@ -113,18 +138,36 @@ export async function createGateway(deps: GatewayDeps): Promise<Gateway> {
       reason: s.reason,
       marketOpen: phase === 'unknown' ? null : phase === 'open',
       symbols,
+      connectedSince: iso(s.streamingSince),
       lastMessageAt: iso(s.lastDataAt),
       lastBarAt: iso(s.lastBarAt),
+      lastBarTBySymbol: Object.fromEntries([...publisher.lastPublished()].map(([sym, t]) => [sym, new Date(t).toISOString()])),
+      barsLastMinute: publisher.publishedLastMinute(),
       reconnects: s.reconnects,
+      uptimePct: uptime.percent(),
       polling: poller.isPolling(),
+      bufferedBars: publisher.buffered(),
+      bufferFill: publisher.bufferFill(),
     };
   };
   const heartbeat = new Heartbeat(nc, heartbeatOf, config.HEARTBEAT_INTERVAL_MS, logger, metrics);
-  const commandSubs = serveGatewayCommands(
+  const untilStreaming = (timeoutMs: number) =>
+    new Promise<void>((resolve) => {
+      const done = () => {
+        clearTimeout(timer);
+        streamingWaiters.delete(done);
+        resolve();
+      };
+      const timer = setTimeout(done, timeoutMs);
+      streamingWaiters.add(done);
+    });
+  const commands = await serveGatewayCommands(
     nc,
     {
-      reconnect: (reason) => {
+      reconnect: async (reason) => {
+        const resubscribed = untilStreaming(config.RECONNECT_REPLY_TIMEOUT_MS);
         supervisor.forceReconnect(reason);
+        await resubscribed;
         return supervisor.status().state;
       },
       status: () => heartbeatOf(),
@@ -140,15 +183,15 @@ export async function createGateway(deps: GatewayDeps): Promise<Gateway> {
   return {
     supervisor,
     publisher,
-    gapFiller,
+    gapFiller: filler,
     clock,
     heartbeat: () => heartbeatOf(),
     stop: async () => {
-      for (const sub of commandSubs) sub.unsubscribe();
+      await commands.stop().catch(() => {});
       heartbeat.stop();
       poller.stop();
       supervisor.stop();
-      gapFiller.stop();
+      filler.stop();
       clock.stop();
       // Whatever is queued still goes out before NATS drains.
       await Promise.race([publisher.idle(), new Promise((r) => setTimeout(r, 3000))]);

@@ -41,8 +41,15 @@ const bar = (symbol: string, hhmm: string, source: Bar['source'] = 'live', close
   receivedAt: '2026-11-27T16:00:00.000Z',
 });
 
-function publisher() {
-  return new BarPublisher({ js: jetstream(nc), logger: captureLogger().logger, metrics: new Metrics('gw', { defaultMetrics: false }), retry: { initialMs: 50, maxMs: 200 } });
+function publisher(opts: { maxBuffered?: number; onOverflowCleared?: () => void } = {}) {
+  return new BarPublisher({
+    js: jetstream(nc),
+    logger: captureLogger().logger,
+    metrics: new Metrics('gw', { defaultMetrics: false }),
+    retry: { initialMs: 50, maxMs: 200 },
+    maxBuffered: opts.maxBuffered ?? 1000,
+    ...(opts.onOverflowCleared ? { onOverflowCleared: opts.onOverflowCleared } : {}),
+  });
 }
 
 async function stored(): Promise<{ subject: string; msgId: string | undefined; bar: Bar }[]> {
@@ -97,6 +104,35 @@ describe('BarPublisher against a real JetStream', () => {
     await p.idle();
     const spy = (await stored()).filter((r) => r.bar.symbol === 'SPY');
     expect(spy.map((r) => `${r.bar.t.slice(11, 16)} ${r.bar.source}`)).toEqual(['15:31 backfill', '15:32 backfill', '15:33 live']);
+  });
+
+  it('releases bars that arrived out of order while held in time order', async () => {
+    const p = publisher();
+    p.hold('SPY');
+    p.offer(bar('SPY', '15:33'));
+    p.offer(bar('SPY', '15:31'));
+    p.offer(bar('SPY', '15:32'));
+    p.release('SPY');
+    await p.idle();
+    expect((await stored()).map((r) => r.bar.t.slice(11, 16))).toEqual(['15:31', '15:32', '15:33']);
+  });
+
+  it('refuses bars when its buffer is full, keeps refusing until it drains, then asks for a backfill of exactly those', async () => {
+    let cleared = 0;
+    const p = publisher({ maxBuffered: 2, onOverflowCleared: () => cleared++ });
+    await server.stop();
+    expect(p.offer(bar('SPY', '15:31'))).toBe('queued');
+    expect(p.offer(bar('SPY', '15:32'))).toBe('queued');
+    expect(p.offer(bar('SPY', '15:33'))).toBe('overflow');
+    expect(p.bufferFill()).toBe(1);
+    await server.start();
+    await p.idle();
+    expect(cleared).toBe(1);
+    // 15:33 was never marked published, so a backfill from the last published bar fetches it.
+    expect(p.lastPublished().get('SPY')).toBe(Date.parse('2026-11-27T15:32:00Z'));
+    expect(p.offer(bar('SPY', '15:33', 'backfill'))).toBe('queued');
+    await p.idle();
+    expect((await stored()).map((r) => r.bar.t.slice(11, 16))).toEqual(['15:31', '15:32', '15:33']);
   });
 
   it('numbers corrections of a bar already out as revisions', async () => {

@@ -9,7 +9,14 @@ export interface PublisherDeps {
   metrics: Metrics;
   /** Pace of retries while NATS refuses a publish. Bars are never dropped: the head is retried forever. */
   retry: BackoffPolicy;
-  onPublished?: (bar: Bar) => void;
+  /** Most bars held in memory (queued or waiting behind a backfill). */
+  maxBuffered: number;
+  /**
+   * Called, synchronously, once the buffer has emptied after overflowing. The bars refused meanwhile
+   * were never marked published, so a backfill started here (holding live bars first) fetches exactly them.
+   */
+  onOverflowCleared?: () => void;
+  now?: () => number;
 }
 
 /**
@@ -22,13 +29,17 @@ export class BarPublisher {
   private readonly lastT = new Map<string, number>();
   private readonly revisions = new Map<string, number>();
   private readonly held = new Map<string, Bar[]>();
-  private readonly queue: Bar[] = [];
+  private readonly queue: { bar: Bar; at: number }[] = [];
+  private readonly publishedAt: number[] = [];
   private draining: Promise<void> | null = null;
+  private overflowed = false;
   private stopped = false;
+  private readonly now: () => number;
   private readonly log: Logger;
   private readonly m;
 
   constructor(private readonly deps: PublisherDeps) {
+    this.now = deps.now ?? Date.now;
     this.log = deps.logger.child({ component: 'publisher' });
     const mt = deps.metrics;
     this.m = {
@@ -36,10 +47,12 @@ export class BarPublisher {
       skipped: mt.counter('gateway_bars_skipped_total', 'Bars not stored because they were already out, by where that was caught', ['by']),
       failures: mt.counter('gateway_publish_failures_total', 'Failed JetStream publishes (each retried)'),
       corrections: mt.counter('gateway_bar_corrections_total', 'Corrected bars published'),
+      overflow: mt.counter('gateway_buffer_overflow_total', 'Bars refused because the buffer was full (refetched by backfill later)'),
+      latency: mt.histogram('gateway_publish_latency_seconds', 'From a bar being offered to its JetStream ack', [0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5, 30, 120]),
     };
     const self = this;
-    mt.gauge('gateway_publish_queue_depth', 'Bars waiting to be published, including held live bars', [], function () {
-      this.set(self.queue.length + [...self.held.values()].reduce((n, l) => n + l.length, 0));
+    mt.gauge('gateway_buffer_fill', 'Share of the bar buffer in use (1 = full)', [], function () {
+      this.set(self.bufferFill());
     });
   }
 
@@ -68,6 +81,23 @@ export class BarPublisher {
     return this.lastT;
   }
 
+  buffered(): number {
+    let held = 0;
+    for (const list of this.held.values()) held += list.length;
+    return this.queue.length + held;
+  }
+
+  bufferFill(): number {
+    return Math.min(1, this.buffered() / this.deps.maxBuffered);
+  }
+
+  /** Bars stored in JetStream during the last 60 s of local time. */
+  publishedLastMinute(): number {
+    const cutoff = this.now() - 60_000;
+    while (this.publishedAt.length > 0 && this.publishedAt[0]! < cutoff) this.publishedAt.shift();
+    return this.publishedAt.length;
+  }
+
   /** Live bars for `symbol` wait until `release` (its backfill is being published first). */
   hold(symbol: string): void {
     if (!this.held.has(symbol)) this.held.set(symbol, []);
@@ -76,11 +106,14 @@ export class BarPublisher {
   release(symbol: string): void {
     const waiting = this.held.get(symbol) ?? [];
     this.held.delete(symbol);
+    // Bars that arrived out of order while held go out in time order.
+    waiting.sort((a, b) => Date.parse(a.t) - Date.parse(b.t) || a.revision - b.revision);
     for (const bar of waiting) this.offer(bar);
   }
 
   /** Offer a bar. A held symbol's live bars wait; backfill and poll bars go straight in. */
-  offer(bar: Bar): 'queued' | 'held' | 'skipped' {
+  offer(bar: Bar): 'queued' | 'held' | 'skipped' | 'overflow' {
+    if (this.overflowed || this.buffered() >= this.deps.maxBuffered) return this.refuse(bar);
     const waiting = this.held.get(bar.symbol);
     if (waiting && bar.source === 'live') {
       waiting.push(bar);
@@ -95,13 +128,22 @@ export class BarPublisher {
       }
       this.lastT.set(bar.symbol, t);
     }
-    this.queue.push(bar);
+    this.queue.push({ bar, at: this.now() });
     this.drain();
     return 'queued';
   }
 
+  /** Full: refuse without marking the bar published, so the backfill after the overflow refetches it. */
+  private refuse(bar: Bar): 'overflow' {
+    if (!this.overflowed) this.log.error({ buffered: this.buffered(), max: this.deps.maxBuffered }, 'bar buffer full (NATS down too long?); refusing bars until it drains, then backfilling them');
+    this.overflowed = true;
+    this.m.overflow.inc();
+    if (bar.revision === 0 && bar.source === 'live') this.m.skipped.inc({ by: 'overflow' });
+    return 'overflow';
+  }
+
   /** A correction (`updatedBars`) of a bar already out gets the next revision; one for a bar never sent is an ordinary bar. */
-  offerCorrection(bar: Bar): 'queued' | 'held' | 'skipped' {
+  offerCorrection(bar: Bar): 'queued' | 'held' | 'skipped' | 'overflow' {
     const t = Date.parse(bar.t);
     const last = this.lastT.get(bar.symbol);
     if (last === undefined || t > last) return this.offer(bar);
@@ -126,7 +168,7 @@ export class BarPublisher {
     this.draining = (async () => {
       let failures = 0;
       while (this.queue.length > 0 && !this.stopped) {
-        const bar = this.queue[0]!;
+        const { bar, at } = this.queue[0]!;
         try {
           const ack = await this.deps.js.publish(bar1mSubject(bar.symbol), encode(Bar, bar), { msgID: barMsgId(bar.symbol, bar.t, bar.revision) });
           this.queue.shift();
@@ -135,7 +177,8 @@ export class BarPublisher {
           if (ack.duplicate) this.m.skipped.inc({ by: 'stream' });
           else {
             this.m.published.inc({ source: bar.source });
-            this.deps.onPublished?.(bar);
+            this.m.latency.observe((this.now() - at) / 1000);
+            this.publishedAt.push(this.now());
           }
         } catch (err) {
           this.m.failures.inc();
@@ -147,6 +190,11 @@ export class BarPublisher {
     })().finally(() => {
       this.draining = null;
       if (this.queue.length > 0 && !this.stopped) this.drain();
+      else if (this.overflowed && this.buffered() === 0) {
+        this.overflowed = false;
+        this.log.warn('bar buffer drained after overflowing; backfilling the refused bars');
+        this.deps.onOverflowCleared?.();
+      }
     });
   }
 }

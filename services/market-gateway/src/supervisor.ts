@@ -68,6 +68,7 @@ export class FeedSupervisor {
       invalid: mt.counter('gateway_invalid_stream_messages_total', 'Stream messages that failed validation'),
       resubscribes: mt.counter('gateway_resubscribes_total', 'Resubscriptions after an incomplete or missing subscription ack'),
       alpacaErrors: mt.counter('gateway_alpaca_errors_total', 'Error messages from Alpaca by code', ['code']),
+      detection: mt.histogram('gateway_detection_seconds', 'Silence before a dead transport or a stale stream was detected, by cause', [0.5, 1, 2, 3, 5, 10, 20, 30, 60, 120], ['cause']),
     };
     const self = this;
     mt.gauge('gateway_state', '1 for the current feed state', ['state'], function () {
@@ -237,6 +238,10 @@ export class FeedSupervisor {
     // `reconnects` counts outages (a streaming connection lost), not attempts: 40 retries through one
     // 406 lock-out are one reconnect, so the watchdog's flap rule means what it says.
     if (this.state === 'streaming') this.reconnectCount += 1;
+    if ((failure.kind === 'pong_timeout' || failure.kind === 'stale') && this.streamingSince !== null) {
+      const lastEvidence = Math.max(this.streamingSince, this.lastDataAt ?? 0);
+      this.m.detection.observe({ cause: failure.kind }, (this.now() - lastEvidence) / 1000);
+    }
     this.conn = null;
     this.clearSessionTimer();
     this.streamingSince = null;
