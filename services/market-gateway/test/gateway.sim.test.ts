@@ -1,25 +1,11 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { exactlyOnce, until, world, type World } from './harness.js';
+import { settle, until, world, type World } from './harness.js';
 
 let w: World | undefined;
 afterEach(async () => {
   await w?.close();
   w = undefined;
 });
-
-const SYMBOLS = ['SPY', 'AAPL', 'ILLQ'];
-/**
- * Let `minutes` more simulated minutes pass, then give the gateway time to store every bar emitted so far
- * and report any breach of exactly-once against that snapshot (empty when all is well).
- */
-async function settle(world: World, minutes: number): Promise<string[]> {
-  const target = world.sim.emittedBars('SPY').length + minutes;
-  await until(() => world.sim.emittedBars('SPY').length >= target, 30_000, `${minutes} more simulated minutes`);
-  const snapshot = new Map(SYMBOLS.map((s) => [s, [...world.sim.emittedBars(s)]]));
-  const check = async () => exactlyOnce(await world.storedBars(), (s) => snapshot.get(s) ?? [], SYMBOLS);
-  await until(async () => (await check()).length === 0, 15_000, 'every emitted bar stored').catch(() => {});
-  return check();
-}
 
 describe('market-gateway against the simulator and a real nats-server', () => {
   it('streams every bar exactly once, tags sources, and the illiquid symbol does not cause reconnects', async () => {

@@ -62,7 +62,7 @@ export async function world(simOptions: SimOptions = {}): Promise<World> {
         ALPACA_STREAM_URL: sim.wsUrl,
         ALPACA_DATA_URL: sim.url,
         ALPACA_TRADING_URL: sim.url,
-        SYMBOLS: 'SPY,AAPL,ILLQ',
+        SYMBOLS: SYMBOLS.join(','),
         ...FAST.env,
         ...env,
       });
@@ -119,3 +119,18 @@ export function exactlyOnce(stored: Bar[], emitted: (symbol: string) => readonly
   }
   return problems;
 }
+
+export const SYMBOLS = ['SPY', 'AAPL', 'ILLQ'];
+/**
+ * Let `minutes` more simulated minutes pass, then give the gateway time to store every bar emitted so far
+ * and report any breach of exactly-once against that snapshot (empty when all is well).
+ */
+export async function settle(world: World, minutes: number): Promise<string[]> {
+  const target = world.sim.emittedBars('SPY').length + minutes;
+  await until(() => world.sim.emittedBars('SPY').length >= target, 30_000, `${minutes} more simulated minutes`);
+  const snapshot = new Map(SYMBOLS.map((s) => [s, [...world.sim.emittedBars(s)]]));
+  const check = async () => exactlyOnce(await world.storedBars(), (s) => snapshot.get(s) ?? [], SYMBOLS);
+  await until(async () => (await check()).length === 0, 15_000, 'every emitted bar stored').catch(() => {});
+  return check();
+}
+
