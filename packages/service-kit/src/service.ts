@@ -31,6 +31,8 @@ export interface ServiceRuntime<C> {
   nc: NatsConnection;
   /** Register work to stop before NATS drains (consumers, timers, sockets). Run in registration order. */
   onShutdown(task: ShutdownTask): void;
+  /** Wiring done: `/readyz` stops reporting "starting up" (the domain's own readiness parts still count). */
+  started(): void;
   shutdown(reason: string): Promise<void>;
 }
 
@@ -64,6 +66,8 @@ export async function startService<S extends z.ZodType<BaseSettings>>(opts: Star
 
   const metrics = new Metrics(opts.name);
   const readiness = new Readiness();
+  // Not ready until main.ts says the service is wired, however quickly NATS connects.
+  readiness.set('startup', false, 'starting up');
   const http = await startHttpServer({ host: config.HTTP_HOST, port: config.HTTP_PORT, logger, metrics, readiness, routes: opts.routes ?? {} });
   const nc = await connectNats({
     url: config.NATS_URL,
@@ -97,6 +101,10 @@ export async function startService<S extends z.ZodType<BaseSettings>>(opts: Star
     http,
     nc,
     onShutdown: (task) => tasks.push(task),
+    started: () => {
+      readiness.set('startup', true);
+      logger.info('service ready');
+    },
     shutdown,
   };
 }

@@ -21,3 +21,4 @@ const executor = await createExecutor({
 });
 svc.onShutdown({ name: 'stop executor', run: () => executor.stop() });
 svc.onShutdown({ name: 'stop broker clock', run: () => clock.stop() });
+svc.started();

@@ -9,3 +9,4 @@ const svc = await startService({
 });
 const gateway = await createGateway(svc);
 svc.onShutdown({ name: 'stop feed and flush bars', run: () => gateway.stop() });
+svc.started();

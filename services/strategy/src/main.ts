@@ -24,3 +24,4 @@ const strategy = await createStrategy({
 });
 svc.onShutdown({ name: 'stop consuming bars', run: () => strategy.stop() });
 svc.onShutdown({ name: 'stop broker clock', run: () => clock.stop() });
+svc.started();

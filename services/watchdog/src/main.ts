@@ -19,3 +19,4 @@ watchdog = await createWatchdog({
   instanceId: svc.instanceId,
 });
 svc.onShutdown({ name: 'stop watchdog', run: () => watchdog?.stop() });
+svc.started();

@@ -1,0 +1,64 @@
+import { spawn } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { startSim, type Sim } from '@vigil/alpaca-sim';
+import { startNats, type NatsServerHandle } from '@vigil/service-kit/testing';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { until } from './harness.js';
+
+const main = fileURLToPath(new URL('../src/main.ts', import.meta.url));
+let server: NatsServerHandle;
+let sim: Sim;
+beforeAll(async () => {
+  server = await startNats({ own: true });
+  sim = await startSim({ symbols: ['SPY', 'AAPL'], clock: { msPerMinute: 300 }, serverPingIntervalMs: 500 });
+});
+afterAll(async () => {
+  await sim?.close();
+  await server?.cleanup();
+});
+
+function run(env: Record<string, string>) {
+  const child = spawn(process.execPath, ['--conditions=vigil-source', '--import', 'tsx', main], { env: { PATH: process.env.PATH, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  let err = '';
+  child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+  child.stderr.on('data', (d: Buffer) => (err += d.toString()));
+  const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
+  return { child, exited, out: () => out, err: () => err };
+}
+
+describe('market-gateway as a process', () => {
+  it('exits 2 naming every bad variable (and hiding secrets) before connecting anywhere', async () => {
+    const p = run({ NATS_URL: 'nats://127.0.0.1:1', APCA_API_SECRET_KEY: 'topsecret-value', ALPACA_FEED: 'nasdaq', PING_INTERVAL_MS: 'often', ALPACA_STREAM_URL: 'http://x' });
+    expect(await p.exited).toBe(2);
+    expect(p.err()).toMatch(/APCA_API_KEY_ID: required/);
+    expect(p.err()).toMatch(/ALPACA_FEED: .*\(got "nasdaq"\)/);
+    expect(p.err()).toMatch(/PING_INTERVAL_MS: expected a whole number/);
+    expect(p.err()).toMatch(/ALPACA_STREAM_URL: expected a ws\(s\) URL/);
+    expect(p.err()).not.toContain('topsecret-value');
+  });
+
+  it('streams from the simulator, reports ready, keeps the keys out of its logs, and stops cleanly on SIGTERM', async () => {
+    const { keyId, secret } = sim.credentials;
+    const p = run({
+      NATS_URL: server.url,
+      APCA_API_KEY_ID: keyId,
+      APCA_API_SECRET_KEY: secret,
+      ALPACA_STREAM_URL: sim.wsUrl,
+      ALPACA_DATA_URL: sim.url,
+      ALPACA_TRADING_URL: sim.url,
+      SYMBOLS: 'SPY,AAPL',
+      HTTP_PORT: '0',
+      CLOCK_REFRESH_MS: '500',
+      LOG_LEVEL: 'debug',
+    });
+    await until(() => /"url":"(http:[^"]+)"/.test(p.out()), 20_000, 'the HTTP server');
+    const url = /"url":"(http:[^"]+)"/.exec(p.out())![1]!;
+    await until(async () => (await fetch(`${url}/readyz`).then((r) => r.status, () => 0)) === 200, 20_000, 'ready');
+    expect(await (await fetch(`${url}/metrics`)).text()).toMatch(/vigil_gateway_state\{state="streaming",service="market-gateway"\} 1/);
+    p.child.kill('SIGTERM');
+    expect(await p.exited).toBe(0);
+    expect(p.out()).toContain('"msg":"stopped"');
+    expect(p.out()).not.toContain(secret);
+  });
+});
