@@ -1,14 +1,15 @@
 // `./vigil start`: NATS, the simulator (unless Alpaca keys are set), the four services and one live
 // status view, on this machine. Ctrl-C stops everything.
+import { randomBytes } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { connect } from '@nats-io/transport-node';
 import { generateChaos, startSim, type Sim } from '@vigil/alpaca-sim';
 import { envBool, envInt, envSymbols, findBinary, loadConfig, spawnNatsServer, type NatsServerHandle } from '@vigil/service-kit';
 import * as z from 'zod';
-import { planServices, type Mode } from './launcher/plan.js';
+import { natsCredentials, natsServerEnv, newNatsPasswords, planServices, type Mode, type NatsAuth } from './launcher/plan.js';
 import { ServiceProcess } from './launcher/processes.js';
 import { StatusView } from './launcher/status-view.js';
 
@@ -17,6 +18,8 @@ const config = loadConfig(
   'vigil start',
   z.object({
     NATS_URL: z.string().min(1).optional(),
+    NATS_USER: z.string().min(1).optional(),
+    NATS_PASS: z.string().min(1).optional(),
     APCA_API_KEY_ID: z.string().min(1).optional(),
     APCA_API_SECRET_KEY: z.string().min(1).optional(),
     SYMBOLS: envSymbols(['SPY', 'AAPL', 'MSFT', 'QQQ']),
@@ -34,6 +37,7 @@ mkdirSync(logDir, { recursive: true });
 let nats: NatsServerHandle | null = null;
 let natsDir: string | null = null;
 let natsUrl = config.NATS_URL;
+let auth: NatsAuth;
 if (!natsUrl) {
   const binary = findBinary();
   if (!binary) {
@@ -41,11 +45,20 @@ if (!natsUrl) {
     process.exit(1);
   }
   natsDir = await mkdtemp(join(tmpdir(), 'vigil-nats-'));
-  nats = await spawnNatsServer(binary, { dir: natsDir });
+  // One user per service with the permissions of infra/nats/auth.conf, passwords new for every run;
+  // nats-server reads them from its environment, which it inherits from this process.
+  const passwords = newNatsPasswords(randomBytes);
+  Object.assign(process.env, natsServerEnv(passwords));
+  auth = { kind: 'users', passwords };
+  nats = await spawnNatsServer(binary, { dir: natsDir, extraConfig: await readFile(join(root, 'infra', 'nats', 'auth.conf'), 'utf8') });
   natsUrl = nats.url;
-  say(`started a private nats-server with JetStream at ${natsUrl} (data in ${natsDir})`);
+  const opsEnv = join(root, '.vigil', 'nats-ops.env');
+  const ops = natsCredentials(auth, 'ops');
+  await writeFile(opsEnv, `NATS_URL=${natsUrl}\nNATS_USER=${ops.NATS_USER}\nNATS_PASSWORD=${ops.NATS_PASS}\n`, { mode: 0o600 });
+  say(`started a private nats-server with JetStream at ${natsUrl} (data in ${natsDir}), one user per service (infra/nats/auth.conf); operator login for the nats CLI in ${opsEnv}`);
 } else {
-  say(`using the NATS server at ${natsUrl}`);
+  auth = config.NATS_USER ? { kind: 'shared', user: config.NATS_USER, pass: config.NATS_PASS ?? '' } : { kind: 'none' };
+  say(`using the NATS server at ${natsUrl}${config.NATS_USER ? ` as user ${config.NATS_USER} for every service` : ''}`);
 }
 
 let sim: Sim | null = null;
@@ -68,12 +81,19 @@ if (config.APCA_API_KEY_ID && config.APCA_API_SECRET_KEY) {
   say(`no Alpaca keys: running on the simulator at ${sim.url} (one market minute = ${config.SIM_MINUTE_MS} ms${config.SIM_CHAOS ? ', with a mild chaos schedule' : ''}); fault API at ${sim.url}/sim`);
 }
 
-const plans = planServices(mode, natsUrl, config.SYMBOLS, process.env);
+const plans = planServices(mode, natsUrl, config.SYMBOLS, process.env, auth);
 const processes = plans.map((plan) => new ServiceProcess(plan, join(logDir, `${plan.name}.log`), () => {}));
 for (const p of processes) p.start();
 const watchdogUrl = `http://127.0.0.1:${plans.find((p) => p.name === 'watchdog')!.env.HTTP_PORT}/`;
 
-const nc = await connect({ servers: natsUrl, name: 'vigil-status-view', maxReconnectAttempts: -1, waitOnFirstConnect: true });
+const viewLogin = natsCredentials(auth, 'ops');
+const nc = await connect({
+  servers: natsUrl,
+  name: 'vigil-status-view',
+  ...(viewLogin.NATS_USER ? { user: viewLogin.NATS_USER, pass: viewLogin.NATS_PASS } : {}),
+  maxReconnectAttempts: -1,
+  waitOnFirstConnect: true,
+});
 const view = new StatusView(nc, {
   mode: mode.kind === 'sim' ? 'simulator' : 'Alpaca paper trading',
   watchdogUrl,
@@ -94,6 +114,7 @@ async function stopAll(signal: string): Promise<void> {
   await nc.close().catch(() => {});
   await sim?.close();
   await nats?.cleanup();
+  if (nats) await rm(join(root, '.vigil', 'nats-ops.env'), { force: true });
   if (natsDir) await rm(natsDir, { recursive: true, force: true });
   say('stopped');
   process.exit(0);

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { demoThresholds, planServices } from './plan.js';
+import { demoThresholds, NATS_USERS, natsCredentials, natsServerEnv, newNatsPasswords, planServices } from './plan.js';
 
 const sim = { kind: 'sim' as const, msPerMinute: 2000, simUrl: 'http://127.0.0.1:8070', wsUrl: 'ws://127.0.0.1:8070', keyId: 'SIMKEY', secret: 'SIMSECRET' };
 
@@ -33,5 +33,40 @@ describe('launch plan', () => {
 
   it('lets a port be overridden from the environment', () => {
     expect(planServices(sim, 'nats://x', ['SPY'], { WATCHDOG_PORT: '9999' })[3]!.env.HTTP_PORT).toBe('9999');
+  });
+
+  it('logs each service in as its own NATS user on the private server, and never hands out the ops password', () => {
+    let n = 0;
+    const passwords = newNatsPasswords((size) => Buffer.alloc(size, ++n));
+    const plans = planServices(sim, 'nats://x', ['SPY'], {}, { kind: 'users', passwords });
+    expect(plans.map((p) => [p.env.NATS_USER, p.env.NATS_PASS])).toEqual([
+      ['market-gateway', passwords['market-gateway']],
+      ['strategy', passwords.strategy],
+      ['executor', passwords.executor],
+      ['watchdog', passwords.watchdog],
+    ]);
+    expect(plans.every((p) => p.env.NATS_PASS !== passwords.ops)).toBe(true);
+    expect(natsCredentials({ kind: 'users', passwords }, 'ops')).toEqual({ NATS_USER: 'ops', NATS_PASS: passwords.ops });
+  });
+
+  it('makes passwords nats-server reads as strings: distinct, letters and digits, starting with a letter', () => {
+    let n = 0;
+    const passwords = newNatsPasswords((size) => Buffer.alloc(size, ++n));
+    expect(new Set(Object.values(passwords)).size).toBe(Object.keys(NATS_USERS).length);
+    for (const p of Object.values(passwords)) expect(p).toMatch(/^[a-z][a-z0-9]{30,}$/);
+    expect(natsServerEnv(passwords)).toEqual({
+      VIGIL_GATEWAY_PASS: passwords['market-gateway'],
+      VIGIL_STRATEGY_PASS: passwords.strategy,
+      VIGIL_EXECUTOR_PASS: passwords.executor,
+      VIGIL_WATCHDOG_PASS: passwords.watchdog,
+      VIGIL_OPS_PASS: passwords.ops,
+    });
+  });
+
+  it('with NATS_URL, passes NATS_USER/NATS_PASS to every service when given, and no credentials otherwise', () => {
+    const shared = planServices(sim, 'nats://x', ['SPY'], {}, { kind: 'shared', user: 'vigil', pass: 'pw' });
+    expect(shared.every((p) => p.env.NATS_USER === 'vigil' && p.env.NATS_PASS === 'pw')).toBe(true);
+    const none = planServices(sim, 'nats://x', ['SPY']);
+    expect(none.some((p) => 'NATS_USER' in p.env || 'NATS_PASS' in p.env)).toBe(false);
   });
 });

@@ -12,7 +12,53 @@ export interface ServicePlan {
 
 export const SERVICE_PORTS = { 'market-gateway': 8081, strategy: 8082, executor: 8083, watchdog: 8090 } as const;
 
-export function planServices(mode: Mode, natsUrl: string, symbols: string[], env: Record<string, string | undefined> = {}): ServicePlan[] {
+/**
+ * The NATS user of each service and of the operators (`ops`, also the status view), as `infra/nats/auth.conf`
+ * names them, and the environment variable nats-server reads each password from.
+ */
+export const NATS_USERS = {
+  'market-gateway': { user: 'market-gateway', passwordVar: 'VIGIL_GATEWAY_PASS' },
+  strategy: { user: 'strategy', passwordVar: 'VIGIL_STRATEGY_PASS' },
+  executor: { user: 'executor', passwordVar: 'VIGIL_EXECUTOR_PASS' },
+  watchdog: { user: 'watchdog', passwordVar: 'VIGIL_WATCHDOG_PASS' },
+  ops: { user: 'ops', passwordVar: 'VIGIL_OPS_PASS' },
+} as const;
+export type NatsUser = keyof typeof NATS_USERS;
+
+/**
+ * How the services log in to NATS: each as its own user (the private server runs auth.conf), all as one
+ * user (NATS_URL with NATS_USER/NATS_PASS), or without credentials (NATS_URL alone).
+ */
+export type NatsAuth = { kind: 'users'; passwords: Record<NatsUser, string> } | { kind: 'shared'; user: string; pass: string } | { kind: 'none' };
+
+/**
+ * One password per user from `randomBytes`. Letters and digits only, starting with a letter: nats-server
+ * parses a variable's value as a config value, so a password such as `123` or `true` would not read as a string.
+ */
+export function newNatsPasswords(randomBytes: (n: number) => Buffer): Record<NatsUser, string> {
+  const entries = (Object.keys(NATS_USERS) as NatsUser[]).map((u) => [u, `v${randomBytes(18).toString('hex')}`]);
+  return Object.fromEntries(entries) as Record<NatsUser, string>;
+}
+
+/** The variables auth.conf reads the passwords from, for nats-server's environment. */
+export function natsServerEnv(passwords: Record<NatsUser, string>): Record<string, string> {
+  return Object.fromEntries((Object.keys(NATS_USERS) as NatsUser[]).map((u) => [NATS_USERS[u].passwordVar, passwords[u]]));
+}
+
+/** NATS_USER/NATS_PASS for `who` under `auth` (none without credentials). */
+export function natsCredentials(auth: NatsAuth, who: NatsUser): { NATS_USER: string; NATS_PASS: string } | Record<string, never> {
+  if (auth.kind === 'users') return { NATS_USER: NATS_USERS[who].user, NATS_PASS: auth.passwords[who] };
+  if (auth.kind === 'shared') return { NATS_USER: auth.user, NATS_PASS: auth.pass };
+  return {};
+}
+
+export function planServices(
+  mode: Mode,
+  natsUrl: string,
+  symbols: string[],
+  env: Record<string, string | undefined> = {},
+  auth: NatsAuth = { kind: 'none' },
+): ServicePlan[] {
   const common: Record<string, string> = { NATS_URL: natsUrl, LOG_LEVEL: env.LOG_LEVEL ?? 'info', APCA_API_KEY_ID: mode.keyId, APCA_API_SECRET_KEY: mode.secret };
   if (mode.kind === 'sim') {
     Object.assign(common, { ALPACA_TRADING_URL: mode.simUrl, ALPACA_DATA_URL: mode.simUrl, ALPACA_STREAM_URL: mode.wsUrl, CLOCK_REFRESH_MS: '1000' });
@@ -22,7 +68,7 @@ export function planServices(mode: Mode, natsUrl: string, symbols: string[], env
   return (['market-gateway', 'strategy', 'executor', 'watchdog'] as const).map((name) => ({
     name,
     entry: `services/${name}/src/main.ts`,
-    env: { ...common, HTTP_PORT: port(name), ...(name === 'market-gateway' ? { SYMBOLS: symbols.join(',') } : {}), ...(scaled[name] ?? {}) },
+    env: { ...common, ...natsCredentials(auth, name), HTTP_PORT: port(name), ...(name === 'market-gateway' ? { SYMBOLS: symbols.join(',') } : {}), ...(scaled[name] ?? {}) },
   }));
 }
 
