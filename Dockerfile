@@ -4,6 +4,8 @@
 #   docker build -t vigil-watchdog --build-arg SERVICE=watchdog .
 #   docker run vigil node services/strategy/dist/main.js      # or any entry below
 # Entries: services/{market-gateway,strategy,executor,watchdog}/dist/main.js, packages/alpaca-sim/dist/cli.js.
+# Not built by the tests or CI (their machines have no Docker engine): the same steps were run outside Docker
+# (`pnpm -r build`; `pnpm install --frozen-lockfile --prod` plus the dist/ folders, each service started from it).
 ARG NODE_IMAGE=node:20-slim
 
 # --- build: every workspace package compiled to dist/ ---------------------------------------------------
