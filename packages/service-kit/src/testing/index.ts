@@ -1,2 +1,3 @@
 export * from './nats-server.js';
 export * from './log-capture.js';
+export * from './bench-report.js';

@@ -1,0 +1,33 @@
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { summarize, writeBenchSection } from './bench-report.js';
+
+describe('summarize', () => {
+  it('gives nearest-rank percentiles', () => {
+    const values = Array.from({ length: 100 }, (_, i) => 100 - i);
+    expect(summarize(values)).toEqual({ count: 100, p50: 50, p99: 99, max: 100 });
+  });
+  it('marks an empty sample as NaN rather than zero', () => {
+    expect(summarize([]).p50).toBeNaN();
+  });
+});
+
+describe('writeBenchSection', () => {
+  let dir = '';
+  afterEach(async () => rm(dir, { recursive: true, force: true }));
+
+  it('creates the file, then replaces only its own section', async () => {
+    dir = await mkdtemp(path.join(os.tmpdir(), 'bench-'));
+    const file = path.join(dir, 'BENCHMARKS.md');
+    await writeBenchSection(file, 'a', '## A\nfirst');
+    await writeBenchSection(file, 'b', '## B\nother');
+    await writeBenchSection(file, 'a', '## A\nsecond');
+    const text = await readFile(file, 'utf8');
+    expect(text).toContain('second');
+    expect(text).not.toContain('first');
+    expect(text.indexOf('## A')).toBeLessThan(text.indexOf('## B'));
+    expect(text.match(/bench:a -->/g)).toHaveLength(2);
+  });
+});

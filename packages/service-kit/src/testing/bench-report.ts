@@ -1,0 +1,40 @@
+import { readFile, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+
+export interface Summary {
+  count: number;
+  p50: number;
+  p99: number;
+  max: number;
+}
+
+/** Nearest-rank percentiles; an empty sample gives NaN so a missing figure shows in the table as such. */
+export function summarize(values: readonly number[]): Summary {
+  const sorted = [...values].sort((a, b) => a - b);
+  const rank = (p: number) => (sorted.length ? sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]! : Number.NaN);
+  return { count: sorted.length, p50: rank(50), p99: rank(99), max: sorted.length ? sorted[sorted.length - 1]! : Number.NaN };
+}
+
+/** One line naming the machine, so figures from different machines are never compared blindly. */
+export function machineLine(): string {
+  const cpus = os.cpus();
+  return `${cpus.length} × ${cpus[0]?.model.trim() ?? 'unknown CPU'}, ${Math.round(os.totalmem() / 2 ** 30)} GiB, Node ${process.version}, ${os.platform()} ${os.release()}`;
+}
+
+/**
+ * Replaces the section named `name` in a Markdown file (between `<!-- bench:name -->` markers), or appends it.
+ * Each benchmark owns one section, so reruns update their figures without touching the others'.
+ */
+export async function writeBenchSection(file: string, name: string, markdown: string): Promise<void> {
+  const begin = `<!-- bench:${name} -->`;
+  const end = `<!-- /bench:${name} -->`;
+  const existing = await readFile(file, 'utf8').catch((err: NodeJS.ErrnoException) => {
+    if (err.code === 'ENOENT') return '# Benchmarks\n\nFigures measured on the machine named in each section. Tests assert correctness; these tables report speed.\n';
+    throw err;
+  });
+  const block = `${begin}\n${markdown.trim()}\n${end}`;
+  const from = existing.indexOf(begin);
+  const to = existing.indexOf(end);
+  const next = from >= 0 && to > from ? existing.slice(0, from) + block + existing.slice(to + end.length) : `${existing.trimEnd()}\n\n${block}\n`;
+  await writeFile(file, next);
+}
