@@ -61,7 +61,7 @@ export function planServices(
 ): ServicePlan[] {
   const common: Record<string, string> = { NATS_URL: natsUrl, LOG_LEVEL: env.LOG_LEVEL ?? 'info', APCA_API_KEY_ID: mode.keyId, APCA_API_SECRET_KEY: mode.secret };
   if (mode.kind === 'sim') {
-    Object.assign(common, { ALPACA_TRADING_URL: mode.simUrl, ALPACA_DATA_URL: mode.simUrl, ALPACA_STREAM_URL: mode.wsUrl, CLOCK_REFRESH_MS: '1000' });
+    Object.assign(common, { ALPACA_TRADING_URL: mode.simUrl, ALPACA_DATA_URL: mode.simUrl, ALPACA_STREAM_URL: mode.wsUrl, CLOCK_REFRESH_MS: '2000' });
   }
   const port = (name: ServicePlan['name']) => env[`${name.toUpperCase().replace('-', '_')}_PORT`] ?? String(SERVICE_PORTS[name]);
   const scaled = mode.kind === 'sim' ? demoThresholds(mode.msPerMinute) : {};

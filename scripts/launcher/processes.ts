@@ -39,8 +39,13 @@ export class ServiceProcess {
     this.child = child;
   }
 
-  /** SIGTERM, then SIGKILL after `graceMs`. */
-  async stop(graceMs = 12_000): Promise<void> {
+  /** Sends `signal` to the running child without stopping supervision, as a crash would; it is restarted. */
+  kill(signal: NodeJS.Signals = 'SIGKILL'): boolean {
+    return this.child?.kill(signal) ?? false;
+  }
+
+  /** SIGTERM, then SIGKILL after `graceMs`. Resolves to how the last run ended (`code 0` is a clean stop). */
+  async stop(graceMs = 12_000): Promise<string | null> {
     this.stopping = true;
     if (this.timer) clearTimeout(this.timer);
     const child = this.child;
@@ -53,6 +58,7 @@ export class ServiceProcess {
     }
     this.set('stopped');
     await new Promise((resolve) => this.log.end(resolve));
+    return this.lastExit;
   }
 
   private onExit(code: number | null, signal: NodeJS.Signals | null): void {
