@@ -26,6 +26,7 @@ export const GatewayConfig = z.object({
   BACKFILL_MAX_LOOKBACK_MS: envInt(7 * 3_600_000, { min: 60_000 }),
   HEARTBEAT_INTERVAL_MS: envInt(1_000, { min: 50, max: 1_000 }),
   BUFFER_MAX_BARS: envInt(100_000, { min: 10 }),
+  PUBLISH_TIMEOUT_MS: envInt(2_000, { min: 50 }),
   // Below the watchdog's command timeout (5 s), so it hears the outcome rather than timing out.
   RECONNECT_REPLY_TIMEOUT_MS: envInt(4_000, { min: 100 }),
   CLOCK_REFRESH_MS: envInt(30_000, { min: 50 }),

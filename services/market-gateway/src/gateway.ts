@@ -55,6 +55,7 @@ export async function createGateway(deps: GatewayDeps): Promise<Gateway> {
     metrics,
     retry,
     maxBuffered: config.BUFFER_MAX_BARS,
+    publishTimeoutMs: config.PUBLISH_TIMEOUT_MS,
     onOverflowCleared: () => gapFiller?.trigger('bar buffer overflowed'),
   });
   await publisher.loadLastPublished(jsm, symbols);

@@ -12,6 +12,12 @@ export interface PublisherDeps {
   /** Most bars held in memory (queued or waiting behind a backfill). */
   maxBuffered: number;
   /**
+   * How long to wait for JetStream's ack before retrying (default 2000). A publish in flight when NATS drops
+   * is never acked; nats.js would wait 5 s for it while every later bar queues behind. Retrying is safe:
+   * the msg id makes the stream drop a copy it already has.
+   */
+  publishTimeoutMs?: number;
+  /**
    * Called, synchronously, once the buffer has emptied after overflowing. The bars refused meanwhile
    * were never marked published, so a backfill started here (holding live bars first) fetches exactly them.
    */
@@ -170,7 +176,10 @@ export class BarPublisher {
       while (this.queue.length > 0 && !this.stopped) {
         const { bar, at } = this.queue[0]!;
         try {
-          const ack = await this.deps.js.publish(bar1mSubject(bar.symbol), encode(Bar, bar), { msgID: barMsgId(bar.symbol, bar.t, bar.revision) });
+          const ack = await this.deps.js.publish(bar1mSubject(bar.symbol), encode(Bar, bar), {
+            msgID: barMsgId(bar.symbol, bar.t, bar.revision),
+            timeout: this.deps.publishTimeoutMs ?? 2_000,
+          });
           this.queue.shift();
           if (failures > 0) this.log.info({ failures }, 'JetStream accepting bars again');
           failures = 0;
