@@ -10,7 +10,7 @@ let server: NatsServerHandle;
 let nc: NatsConnection;
 beforeAll(async () => {
   server = await startNats({ own: true });
-  nc = await connect({ servers: server.url });
+  nc = await connect({ servers: server.url, maxReconnectAttempts: -1, reconnectTimeWait: 100 });
   const jsm = await jetstreamManager(nc);
   await jsm.streams.add({ name: 'T', subjects: ['t.>'] });
   await jsm.consumers.add('T', { durable_name: 'd', ack_policy: AckPolicy.Explicit });
@@ -52,3 +52,38 @@ it('acks after handling, terms on request, redelivers after a throw, and stops c
   expect(info.num_pending).toBe(0);
   expect(lines().some((l) => l.msg === 'handler failed; message will be redelivered')).toBe(true);
 });
+
+it('keeps consuming after the NATS server restarts', async () => {
+  const jsm = await jetstreamManager(nc);
+  await jsm.consumers.add('T', { durable_name: 'r', ack_policy: AckPolicy.Explicit, filter_subject: 't.r.>' });
+  const seen: string[] = [];
+  const { logger } = captureLogger();
+  const consumer = runDurableConsumer({
+    nc,
+    stream: 'T',
+    durable: 'r',
+    logger,
+    metrics: new Metrics('test', { defaultMetrics: false }),
+    pullExpiresMs: 2_000,
+    handle: async (msg): Promise<Disposition> => {
+      seen.push(msg.subject);
+      return 'ack';
+    },
+  });
+  const js = jetstream(nc);
+  await js.publish('t.r.before', 'x');
+  const waitFor = async (n: number, ms: number) => {
+    const deadline = Date.now() + ms;
+    while (seen.length < n && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+  };
+  await waitFor(1, 5_000);
+  await server.restart();
+  // Published as soon as the server takes it: the consumer must find it within a few pull lifetimes.
+  for (;;) {
+    const ok = await js.publish('t.r.after', 'y', { timeout: 1_000 }).then(() => true, () => false);
+    if (ok) break;
+  }
+  await waitFor(2, 12_000);
+  await consumer.stop();
+  expect(seen).toEqual(['t.r.before', 't.r.after']);
+}, 30_000);
