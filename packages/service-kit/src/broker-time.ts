@@ -30,7 +30,8 @@ export function estimateRate(prev: ClockSample | null, cur: ClockSample, prevRat
 
 /** The broker's time now, projected from the last sample. */
 export function projectBrokerTime(sample: ClockSample, rate: number, localNowMs: number): number {
-  return sample.brokerMs + (localNowMs - sample.localMs) * rate;
+  // Whole milliseconds, as every timestamp it is compared with (and logged next to) is.
+  return Math.round(sample.brokerMs + (localNowMs - sample.localMs) * rate);
 }
 
 export type MarketPhase = 'open' | 'closed' | 'unknown';
