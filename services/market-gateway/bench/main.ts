@@ -2,7 +2,7 @@ import { fileURLToPath } from 'node:url';
 import { machineLine, writeBenchSection } from '@vigil/service-kit/testing';
 import { runBurst } from './burst.js';
 import { runFaults } from './faults.bench.js';
-import { renderMarkdown } from './report.js';
+import { notesFor, renderMarkdown } from './report.js';
 import { ROUNDS } from './settings.js';
 
 /**
@@ -18,8 +18,7 @@ log(`market-gateway bench: ${ROUNDS} rounds of faults, then the 10,000-bar burst
 const run = await runFaults(ROUNDS, log);
 log('faults done; burst…');
 const burst = await runBurst();
-const notes: string[] = [];
-const markdown = renderMarkdown(run, burst, machineLine(), notes);
+const markdown = renderMarkdown(run, burst, machineLine(), notesFor(run, burst));
 process.stdout.write(`${markdown}\n`);
 if (process.env.BENCH_NO_WRITE !== '1') {
   await writeBenchSection(file, 'market-gateway', markdown);
