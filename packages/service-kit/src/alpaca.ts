@@ -1,5 +1,6 @@
 import { marketData, trading } from '@alpacahq/alpaca-trade-api';
 import * as z from 'zod';
+import { envInt } from './config.js';
 
 /**
  * Where Alpaca is and who we are. Without keys the system runs against the simulator; these defaults are
@@ -12,6 +13,11 @@ export const alpacaConfig = {
   ALPACA_DATA_URL: z.url({ protocol: /^https?$/, error: 'expected an http(s) URL' }).default('https://data.alpaca.markets'),
   ALPACA_STREAM_URL: z.url({ protocol: /^wss?$/, error: 'expected a ws(s) URL' }).default('wss://stream.data.alpaca.markets'),
   ALPACA_FEED: z.enum(['iex', 'sip', 'delayed_sip', 'test']).default('iex'),
+  /**
+   * REST requests per minute this service allows itself (the SDK queues the rest). Alpaca allows 200 a minute
+   * per account on the free plan, 1000 on Algo Trader Plus; the default stays just under the free budget.
+   */
+  ALPACA_REST_RATE_LIMIT: envInt(190, { min: 1 }),
 };
 
 export interface AlpacaSettings {
@@ -19,6 +25,7 @@ export interface AlpacaSettings {
   APCA_API_SECRET_KEY?: string | undefined;
   ALPACA_TRADING_URL: string;
   ALPACA_DATA_URL: string;
+  ALPACA_REST_RATE_LIMIT?: number;
 }
 
 /** The SDK's generated APIs pointed at configured hosts (the facade `Alpaca` client has no base-URL option). */
@@ -38,7 +45,7 @@ export function createAlpacaRest(settings: AlpacaSettings, opts: { retry?: boole
     timeoutMs: 10_000,
     // Callers own retries (with their own logging and metrics); the SDK's silent retries would hide them.
     ...(opts.retry ? { retry: { maxRetries: 2 } } : {}),
-    rateLimit: { maxRequests: 190, intervalMs: 60_000 },
+    rateLimit: { maxRequests: settings.ALPACA_REST_RATE_LIMIT ?? 190, intervalMs: 60_000 },
   };
   const tradingConfig = new trading.Configuration({ ...shared, basePath: settings.ALPACA_TRADING_URL.replace(/\/+$/, '') });
   const dataConfig = new marketData.Configuration({ ...shared, basePath: settings.ALPACA_DATA_URL.replace(/\/+$/, '') });

@@ -33,8 +33,8 @@ export interface IncomingSignal {
 
 /**
  * One signal → at most one order. The order's client_order_id is the signal id, so however often a signal is
- * delivered (redelivery, restart, a second copy) the broker holds one order for it: we look for it first,
- * and a 422 "client_order_id must be unique" on submit means it exists and counts as success.
+ * delivered (redelivery, restart, a second copy) the broker holds one order for it: a redelivery looks for it
+ * first, and a 422 "client_order_id must be unique" on submit means it exists and counts as success.
  */
 export function createSignalHandler(deps: SignalHandlerDeps): (msg: IncomingSignal) => Promise<Disposition> {
   const log = deps.logger.child({ component: 'signals' });
@@ -75,7 +75,10 @@ export function createSignalHandler(deps: SignalHandlerDeps): (msg: IncomingSign
       return 'ack';
     }
     try {
-      const found = await existing(signal);
+      // Only a redelivery can find its order already placed (an executor that crashed before acking). A first
+      // delivery skips the lookup: Alpaca's budget is 200 requests a minute, and the POST's duplicate answer
+      // still catches anything else.
+      const found = deliveryCount > 1 ? await existing(signal) : deps.tracker.knows(signal.id) ? 'tracked' : null;
       if (found) {
         outcomes.inc({ outcome: 'duplicate' });
         if (found !== 'tracked') await deps.tracker.track(found, { signalId: signal.id, announce: false });

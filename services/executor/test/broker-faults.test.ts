@@ -48,7 +48,7 @@ describe('broker errors are retried or reported, never swallowed', () => {
     await publishSignal(env, s);
     await waitFor(() => eventsFor(env, s.id).some((e) => e.event === 'failed'), 'the failure report');
     expect(eventsFor(env, s.id).find((e) => e.event === 'failed')!.reason).toMatch(/HTTP 503.*will retry/);
-    expect(ex.lines().some((l) => l.msg === 'find order by client id: giving up after 4 attempts')).toBe(true);
+    expect(ex.lines().some((l) => l.msg === 'submit order: giving up after 4 attempts')).toBe(true);
     await clearFaults(env, 'rest_error');
     await waitFor(() => eventsFor(env, s.id).some((e) => e.event === 'submitted'), 'the order after the outage');
     expect(ordersFor(env, s.id)).toHaveLength(1);

@@ -19,10 +19,10 @@ describe('signals become orders', () => {
     await waitFor(() => ex.lines().filter((l) => l.msg === 'signal already has an order at the broker; nothing sent').length === 1, 'second copy handled');
     await ex.close();
 
-    // A fresh process knows nothing in memory: the broker lookup by client_order_id stops the third copy.
+    // A fresh process knows nothing in memory: the broker refuses the reused client_order_id for the third copy.
     ex = await startExecutor(env);
     await publishSignal(env, s, { dedup: false });
-    await waitFor(() => ex.lines().some((l) => l.msg === 'signal already has an order at the broker; nothing sent'), 'third copy handled');
+    await waitFor(() => ex.lines().some((l) => l.msg === 'broker already had this order (client_order_id in use); counted as placed'), 'third copy handled');
     await ex.close();
 
     expect(ordersFor(env, s.id)).toHaveLength(1);
