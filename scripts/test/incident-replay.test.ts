@@ -7,8 +7,8 @@ import { writeFile } from 'node:fs/promises';
 import { barEnd, barMsgId, consumers, type Alert, type Bar, type Signal } from '@vigil/contracts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { exactlyOnce } from '../../services/market-gateway/test/harness.js';
-import { nyInstant, SESSION_CLOSE, SESSION_START, sessionChaos, SYSTEM_FAULTS } from './e2e/session-faults.js';
-import { logLines, readBars, readSignals, startSystem, type RunningSystem } from './e2e/system.js';
+import { nyInstant, SESSION_CLOSE, SESSION_START, sessionChaos, SYSTEM_FAULTS } from '../e2e/session-faults.js';
+import { logLines, readBars, readSignals, startSystem, type RunningSystem } from '../e2e/system.js';
 
 const MS_PER_MINUTE = 250;
 const SYMBOLS = ['SPY', 'AAPL', 'MSFT', 'QQQ', 'ILLQ'];

@@ -1,18 +1,19 @@
 // The whole system as `./vigil start` runs it: a private nats-server with the infra/nats users, the
-// simulator, and the four services as child processes under the launcher's supervision. For end-to-end tests.
+// simulator, and the four services as child processes under the launcher's supervision. For the end-to-end
+// test and benchmark.
 import { randomBytes } from 'node:crypto';
 import { mkdir, readFile, rm } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { join, resolve } from 'node:path';
 import { jetstreamManager, type JetStreamManager } from '@nats-io/jetstream';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
-import { startSim, type Sim } from '@vigil/alpaca-sim';
+import { startSim, type Sim, type SimOptions } from '@vigil/alpaca-sim';
 import { Alert, decodeAs, streams, type Bar, type Signal } from '@vigil/contracts';
 import { startNats, type NatsServerHandle } from '@vigil/service-kit/testing';
-import { natsCredentials, natsServerEnv, newNatsPasswords, planServices, type NatsAuth, type ServicePlan } from '../../launcher/plan.js';
-import { ServiceProcess } from '../../launcher/processes.js';
+import { natsCredentials, natsServerEnv, newNatsPasswords, planServices, type NatsAuth, type ServicePlan } from '../launcher/plan.js';
+import { ServiceProcess } from '../launcher/processes.js';
 
-const root = resolve(import.meta.dirname, '../../..');
+const root = resolve(import.meta.dirname, '../..');
 
 export interface SystemOptions {
   /** Where each service's log goes (one file per service); kept after the run for a failing test. */
@@ -21,6 +22,8 @@ export interface SystemOptions {
   sparseSymbols: string[];
   msPerMinute: number;
   simStart: string;
+  /** Simulator settings beyond the above (cash, REST budget, ...). */
+  sim?: Partial<SimOptions>;
   /** Per-service settings on top of the launcher's demo thresholds. */
   env: Partial<Record<ServicePlan['name'], Record<string, string>>>;
 }
@@ -70,13 +73,16 @@ export async function startSystem(opts: SystemOptions): Promise<RunningSystem> {
     // Alpaca's budget is 200 requests per real minute, and the services pace their polls in market minutes;
     // with market minutes this short, the budget is scaled the same way or every poll would be refused.
     restRateLimit: Math.round((200 * 60_000) / opts.msPerMinute),
+    ...opts.sim,
   });
 
   const names = ['market-gateway', 'strategy', 'executor', 'watchdog'] as const;
   const ports = Object.fromEntries(await Promise.all(names.map(async (n) => [n, await freePort()]))) as Record<ServicePlan['name'], number>;
   const portEnv = Object.fromEntries(names.map((n) => [`${n.toUpperCase().replace('-', '_')}_PORT`, String(ports[n])]));
   const mode = { kind: 'sim' as const, msPerMinute: opts.msPerMinute, simUrl: sim.url, wsUrl: sim.wsUrl, ...sim.credentials };
-  const plans = planServices(mode, nats.url, opts.symbols, { LOG_LEVEL: 'info', ...portEnv }, auth).map((p) => ({ ...p, env: { ...p.env, ...opts.env[p.name] } }));
+  // The services' own REST budgets shrink their minute with the market's, like the simulator's above.
+  const restBudget = { ALPACA_REST_RATE_LIMIT: String(Math.round((190 * 60_000) / opts.msPerMinute)) };
+  const plans = planServices(mode, nats.url, opts.symbols, { LOG_LEVEL: 'info', ...portEnv }, auth).map((p) => ({ ...p, env: { ...p.env, ...restBudget, ...opts.env[p.name] } }));
   const processes = Object.fromEntries(plans.map((p) => [p.name, new ServiceProcess(p, join(opts.logDir, `${p.name}.log`), () => {})])) as RunningSystem['processes'];
   for (const p of Object.values(processes)) p.start();
 
