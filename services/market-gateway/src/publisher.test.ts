@@ -4,7 +4,7 @@ import { ensureStreams, streams, type Bar } from '@vigil/contracts';
 import { Metrics } from '@vigil/service-kit';
 import { captureLogger, startNats, type NatsServerHandle } from '@vigil/service-kit/testing';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { BarPublisher } from './publisher.js';
+import { BarPublisher, nextBatch } from './publisher.js';
 
 let server: NatsServerHandle;
 let nc: NatsConnection;
@@ -22,6 +22,17 @@ afterAll(async () => {
 beforeEach(async () => {
   await jsm.streams.delete(streams.bars.name).catch(() => {});
   await ensureStreams(jsm, [streams.bars]);
+});
+
+describe('nextBatch', () => {
+  const q = (...symbols: string[]) => symbols.map((symbol, i) => ({ bar: { symbol }, i }));
+  it('takes the first queued bar of each symbol, so no symbol has two bars in flight', () => {
+    expect(nextBatch(q('A', 'A', 'B', 'A', 'C', 'B'), 10).map((e) => e.i)).toEqual([0, 2, 4]);
+  });
+  it('stops at the limit and never looks past four times it', () => {
+    expect(nextBatch(q('A', 'B', 'C', 'D'), 2).map((e) => e.i)).toEqual([0, 1]);
+    expect(nextBatch(q('A', 'A', 'A', 'A', 'A', 'A', 'A', 'A', 'B'), 2).map((e) => e.i)).toEqual([0]);
+  });
 });
 
 const bar = (symbol: string, hhmm: string, source: Bar['source'] = 'live', close = 100): Bar => ({
@@ -158,5 +169,17 @@ describe('BarPublisher against a real JetStream', () => {
     await server.start();
     await p.idle();
     expect((await stored()).map((r) => r.bar.t.slice(11, 16))).toEqual(['15:31', '15:32', '15:33', '15:34']);
+  });
+
+  it('publishes a burst of many symbols exactly once and each in time order, across a NATS restart mid-burst', async () => {
+    const p = publisher({ maxBuffered: 10_000 });
+    const symbols = Array.from({ length: 40 }, (_, i) => `S${i}`);
+    const minutes = Array.from({ length: 25 }, (_, i) => `15:${String(10 + i).padStart(2, '0')}`);
+    for (const hhmm of minutes) for (const s of symbols) p.offer(bar(s, hhmm));
+    await server.restart();
+    await p.idle();
+    const rows = await stored();
+    expect(rows).toHaveLength(symbols.length * minutes.length);
+    for (const s of symbols) expect(rows.filter((r) => r.bar.symbol === s).map((r) => r.bar.t.slice(11, 16))).toEqual(minutes);
   });
 });

@@ -17,12 +17,39 @@ export interface PublisherDeps {
    * the msg id makes the stream drop a copy it already has.
    */
   publishTimeoutMs?: number;
+  /** Most publishes awaiting their ack at once, each of a different symbol (default 512). */
+  maxInFlight?: number;
   /**
    * Called, synchronously, once the buffer has emptied after overflowing. The bars refused meanwhile
    * were never marked published, so a backfill started here (holding live bars first) fetches exactly them.
    */
   onOverflowCleared?: () => void;
   now?: () => number;
+}
+
+interface QueuedBar {
+  bar: Bar;
+  /** When it was offered, for the publish latency histogram. */
+  at: number;
+}
+
+/**
+ * The bars to publish together: from the head of the queue, the first queued bar of each symbol, so many
+ * symbols' bars are in flight at once (one round trip for a whole minute's bars) while each symbol's bars
+ * still go out one after another, in order, even when one publish fails and a later one would not have.
+ * Looks no further than `4 × max` entries, so a long backlog of one symbol costs little per batch.
+ */
+export function nextBatch<T extends { bar: Pick<Bar, 'symbol'> }>(queue: readonly T[], max: number): T[] {
+  const symbols = new Set<string>();
+  const batch: T[] = [];
+  const scan = Math.min(queue.length, max * 4);
+  for (let i = 0; i < scan && batch.length < max; i++) {
+    const entry = queue[i]!;
+    if (symbols.has(entry.bar.symbol)) continue;
+    symbols.add(entry.bar.symbol);
+    batch.push(entry);
+  }
+  return batch;
 }
 
 /**
@@ -35,17 +62,19 @@ export class BarPublisher {
   private readonly lastT = new Map<string, number>();
   private readonly revisions = new Map<string, number>();
   private readonly held = new Map<string, Bar[]>();
-  private readonly queue: { bar: Bar; at: number }[] = [];
+  private readonly queue: QueuedBar[] = [];
   private readonly publishedAt: number[] = [];
   private draining: Promise<void> | null = null;
   private overflowed = false;
   private stopped = false;
   private readonly now: () => number;
+  private readonly maxInFlight: number;
   private readonly log: Logger;
   private readonly m;
 
   constructor(private readonly deps: PublisherDeps) {
     this.now = deps.now ?? Date.now;
+    this.maxInFlight = deps.maxInFlight ?? 512;
     this.log = deps.logger.child({ component: 'publisher' });
     const mt = deps.metrics;
     this.m = {
@@ -169,32 +198,38 @@ export class BarPublisher {
     this.stopped = true;
   }
 
+  private async publishOne({ bar, at }: QueuedBar): Promise<void> {
+    const ack = await this.deps.js.publish(bar1mSubject(bar.symbol), encode(Bar, bar), {
+      msgID: barMsgId(bar.symbol, bar.t, bar.revision),
+      timeout: this.deps.publishTimeoutMs ?? 2_000,
+    });
+    if (ack.duplicate) this.m.skipped.inc({ by: 'stream' });
+    else {
+      this.m.published.inc({ source: bar.source });
+      this.m.latency.observe((this.now() - at) / 1000);
+      this.publishedAt.push(this.now());
+    }
+  }
+
   private drain(): void {
     if (this.draining) return;
     this.draining = (async () => {
       let failures = 0;
       while (this.queue.length > 0 && !this.stopped) {
-        const { bar, at } = this.queue[0]!;
-        try {
-          const ack = await this.deps.js.publish(bar1mSubject(bar.symbol), encode(Bar, bar), {
-            msgID: barMsgId(bar.symbol, bar.t, bar.revision),
-            timeout: this.deps.publishTimeoutMs ?? 2_000,
-          });
-          this.queue.shift();
+        const batch = nextBatch(this.queue, this.maxInFlight);
+        const results = await Promise.allSettled(batch.map((entry) => this.publishOne(entry)));
+        const done = new Set(batch.filter((_, i) => results[i]!.status === 'fulfilled'));
+        if (done.size > 0) this.queue.splice(0, this.queue.length, ...this.queue.filter((entry) => !done.has(entry)));
+        const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+        if (!failed) {
           if (failures > 0) this.log.info({ failures }, 'JetStream accepting bars again');
           failures = 0;
-          if (ack.duplicate) this.m.skipped.inc({ by: 'stream' });
-          else {
-            this.m.published.inc({ source: bar.source });
-            this.m.latency.observe((this.now() - at) / 1000);
-            this.publishedAt.push(this.now());
-          }
-        } catch (err) {
-          this.m.failures.inc();
-          if (failures === 0) this.log.error({ err, queued: this.queue.length }, 'cannot publish bars to JetStream; holding them and retrying');
-          await sleep(backoffDelay(this.deps.retry, failures) + 50);
-          failures += 1;
+          continue;
         }
+        this.m.failures.inc(batch.length - done.size);
+        if (failures === 0) this.log.error({ err: failed.reason, queued: this.queue.length }, 'cannot publish bars to JetStream; holding them and retrying');
+        await sleep(backoffDelay(this.deps.retry, failures) + 50);
+        failures += 1;
       }
     })().finally(() => {
       this.draining = null;

@@ -54,6 +54,8 @@ function setup(phase: MarketPhase = 'open') {
     metrics,
     onBar: (b) => bars.push(`${b.S}@${b.t}`),
     onSubscribed: subscribed,
+    // Full jitter at its midpoint: a first retry waits 500 ms, never 0 (which would reconnect within a step).
+    random: () => 0.5,
     connect: (_o, h) => {
       const c = new FakeConnection(h);
       conns.push(c);

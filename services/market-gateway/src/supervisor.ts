@@ -32,6 +32,8 @@ export interface SupervisorDeps {
   onSubscribed: () => void;
   onStateChange?: (state: GatewayState, reason: string) => void;
   now?: () => number;
+  /** Backoff jitter source (Math.random); tests pin it. */
+  random?: () => number;
   connect?: (opts: FeedConnectionOptions, handlers: FeedHandlers) => Pick<FeedConnection, 'send' | 'terminate'>;
 }
 
@@ -245,7 +247,7 @@ export class FeedSupervisor {
     this.conn = null;
     this.clearSessionTimer();
     this.streamingSince = null;
-    const decision = decideReconnect(failure, this.attempt, this.deps.settings.policy);
+    const decision = decideReconnect(failure, this.attempt, this.deps.settings.policy, this.deps.random);
     if (failure.kind !== 'commanded') this.attempt += 1;
     this.m.reconnects.inc({ cause: failure.kind === 'alpaca_error' ? `alpaca_${failure.code}` : failure.kind });
     this.setState(decision.state, `${decision.reason}; next attempt in ${decision.delayMs} ms`);
