@@ -66,7 +66,10 @@ export class FeedConnection {
     if (this.ws.readyState === WebSocket.OPEN) this.ws.send(JSON.stringify(message));
   }
 
-  /** End the connection now (no close handshake: a dead peer would never answer it). */
+  /**
+   * End the connection now. The supervisor moves on at once; the socket itself is closed cleanly when the
+   * peer may still be listening (see `closesCleanly`), else dropped.
+   */
   terminate(failure: Failure): void {
     this.end(failure);
   }
@@ -98,8 +101,25 @@ export class FeedConnection {
     this.ended = true;
     for (const t of [this.handshakeTimer, this.pingTimer, this.pongTimer]) if (t) clearTimeout(t);
     this.ws.removeAllListeners('close');
+    this.ws.removeAllListeners('message');
     this.ws.on('error', () => {});
-    this.ws.terminate();
+    if (closesCleanly(failure) && this.ws.readyState === WebSocket.OPEN) {
+      this.ws.close(1000, 'reconnecting');
+      // A frozen peer never answers the close frame: drop the socket after a pong's worth of waiting.
+      setTimeout(() => this.ws.terminate(), this.opts.pongTimeoutMs).unref();
+    } else {
+      this.ws.terminate();
+    }
     this.handlers.onEnd(failure);
   }
+}
+
+/**
+ * Whether to end with a close frame rather than dropping the socket. Alpaca holds a session that vanished
+ * without one for about 90 s and answers reconnects with 406 meanwhile; a clean close frees the key at
+ * once. Only worth it while the transport answers: a peer that missed its pong, a failed handshake or a
+ * socket already gone would never see the frame.
+ */
+export function closesCleanly(failure: Failure): boolean {
+  return failure.kind === 'stale' || failure.kind === 'commanded' || failure.kind === 'auth_timeout' || failure.kind === 'subscribe_timeout' || failure.kind === 'alpaca_error';
 }
