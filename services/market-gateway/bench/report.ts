@@ -72,7 +72,7 @@ export function verdicts(run: FaultRun, burst: BurstResult): Verdict[] {
 export function notesFor(run: FaultRun, burst: BurstResult): string[] {
   const notes = [
     'refuse, handshake-429, auth-silent and conn-limit act on the next connection, so the bench ends the current one with a clean close (1012) right after injecting: their detection column is the time to notice that close; what differs is the recovery.',
-    '"406 ×k" in a first-live-bar cell: the consumer met a 406 lock-out after the clear, which the issue sets aside (the gateway\'s poller carries the bars meanwhile: see the poll count above). The gateway ends a stale or blackholed connection without a close frame, so the simulator, like Alpaca, holds that session for the zombie grace; hence the 406s after stall and unsubscribe.',
+    '"406 ×k" in a first-live-bar cell: the consumer met a 406 lock-out after the clear, which the issue sets aside (the gateway\'s poller carries the bars meanwhile: see the poll count above). The gateway leaves a stale connection with a close frame, which frees the key at once; only a socket that stopped answering pings is dropped without one, and the simulator, like Alpaca, then holds that session for the zombie grace.',
     '"SDK replaced": the SDK had stopped for good (a 404 after a silent auth is terminal in 4.0.2) or stayed connected with no data (after unsubscribe; it has no data check), and the bench started a fresh one, as a restart would; the bars it missed meanwhile count as lost.',
   ];
   const v = verdicts(run, burst);
