@@ -154,6 +154,12 @@ export class BarPublisher {
       waiting.push(bar);
       return 'held';
     }
+    // The backfill that holds a symbol also fetches the bar whose early arrival opened the gap; the live copy
+    // waiting for release carries it, so a newer bar is not relabelled as backfill (and timed as late).
+    if (waiting && bar.revision === 0 && waiting.some((w) => w.t === bar.t && w.revision === 0)) {
+      this.m.skipped.inc({ by: 'held_live' });
+      return 'skipped';
+    }
     const t = Date.parse(bar.t);
     const last = this.lastT.get(bar.symbol);
     if (bar.revision === 0) {
