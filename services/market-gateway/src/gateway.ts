@@ -177,6 +177,10 @@ export async function createGateway(deps: GatewayDeps): Promise<Gateway> {
     metrics,
   );
 
+  void (async () => {
+    for await (const s of nc.status()) if (s.type === 'reconnect') publisher.reconnected();
+  })();
+
   supervisor.start();
   poller.start();
   heartbeat.start();

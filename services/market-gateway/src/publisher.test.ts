@@ -52,8 +52,9 @@ const bar = (symbol: string, hhmm: string, source: Bar['source'] = 'live', close
   receivedAt: '2026-11-27T16:00:00.000Z',
 });
 
-function publisher(opts: { maxBuffered?: number; onOverflowCleared?: () => void } = {}) {
+function publisher(opts: { maxBuffered?: number; onOverflowCleared?: () => void; publishTimeoutMs?: number } = {}) {
   return new BarPublisher({
+    ...(opts.publishTimeoutMs ? { publishTimeoutMs: opts.publishTimeoutMs } : {}),
     js: jetstream(nc),
     logger: captureLogger().logger,
     metrics: new Metrics('gw', { defaultMetrics: false }),
@@ -184,4 +185,21 @@ describe('BarPublisher against a real JetStream', () => {
     expect(rows).toHaveLength(symbols.length * minutes.length);
     for (const s of symbols) expect(rows.filter((r) => r.bar.symbol === s).map((r) => r.bar.t.slice(11, 16))).toEqual(minutes);
   });
+
+  it('retries the publishes in flight when NATS drops as soon as it is back, not after their ack timeout', async () => {
+    // An ack timeout far longer than the test may take: only the reconnect can cut the wait short.
+    const p = publisher({ maxBuffered: 10_000, publishTimeoutMs: 60_000 });
+    void (async () => {
+      for await (const s of nc.status()) if (s.type === 'reconnect') p.reconnected();
+    })();
+    const symbols = Array.from({ length: 40 }, (_, i) => `R${i}`);
+    const minutes = Array.from({ length: 30 }, (_, i) => `14:${String(10 + i).padStart(2, '0')}`);
+    for (const hhmm of minutes) for (const s of symbols) p.offer(bar(s, hhmm));
+    await server.restart();
+    const drained = await Promise.race([p.idle().then(() => true), new Promise<false>((r) => setTimeout(() => r(false), 20_000))]);
+    expect(drained).toBe(true);
+    const rows = await stored();
+    expect(rows).toHaveLength(symbols.length * minutes.length);
+    for (const s of symbols) expect(rows.filter((r) => r.bar.symbol === s).map((r) => r.bar.t.slice(11, 16))).toEqual(minutes);
+  }, 40_000);
 });

@@ -27,6 +27,18 @@ export interface PublisherDeps {
   now?: () => number;
 }
 
+class ReconnectedError extends Error {
+  override name = 'ReconnectedError';
+}
+
+/** A promise that only ever rejects, when the connection it stands for is replaced. */
+function lostSignal(): { promise: Promise<never>; reject: (err: Error) => void } {
+  let reject: (err: Error) => void = () => {};
+  const promise = new Promise<never>((_, r) => (reject = r));
+  promise.catch(() => {});
+  return { promise, reject };
+}
+
 interface QueuedBar {
   bar: Bar;
   /** When it was offered, for the publish latency histogram. */
@@ -65,6 +77,7 @@ export class BarPublisher {
   private readonly queue: QueuedBar[] = [];
   private readonly publishedAt: number[] = [];
   private draining: Promise<void> | null = null;
+  private connectionLost = lostSignal();
   private overflowed = false;
   private stopped = false;
   private readonly now: () => number;
@@ -204,11 +217,22 @@ export class BarPublisher {
     this.stopped = true;
   }
 
+  /**
+   * NATS came back: publishes that were in flight when it dropped will never be acked, so fail them now and
+   * retry at once instead of waiting out their timeouts. A copy the server did store is dropped by msg id.
+   */
+  reconnected(): void {
+    this.connectionLost.reject(new ReconnectedError('NATS reconnected; retrying publishes that were in flight'));
+    this.connectionLost = lostSignal();
+  }
+
   private async publishOne({ bar, at }: QueuedBar): Promise<void> {
-    const ack = await this.deps.js.publish(bar1mSubject(bar.symbol), encode(Bar, bar), {
+    const published = this.deps.js.publish(bar1mSubject(bar.symbol), encode(Bar, bar), {
       msgID: barMsgId(bar.symbol, bar.t, bar.revision),
       timeout: this.deps.publishTimeoutMs ?? 2_000,
     });
+    published.catch(() => {}); // a publish abandoned below must not surface as an unhandled rejection
+    const ack = await Promise.race([published, this.connectionLost.promise]);
     if (ack.duplicate) this.m.skipped.inc({ by: 'stream' });
     else {
       this.m.published.inc({ source: bar.source });
@@ -226,10 +250,12 @@ export class BarPublisher {
         const results = await Promise.allSettled(batch.map((entry) => this.publishOne(entry)));
         const done = new Set(batch.filter((_, i) => results[i]!.status === 'fulfilled'));
         if (done.size > 0) this.queue.splice(0, this.queue.length, ...this.queue.filter((entry) => !done.has(entry)));
-        const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+        const rejected = results.filter((r): r is PromiseRejectedResult => r.status === 'rejected');
+        // Abandoned because NATS came back: retry at once, no backoff.
+        const failed = rejected.find((r) => !(r.reason instanceof ReconnectedError));
         if (!failed) {
-          if (failures > 0) this.log.info({ failures }, 'JetStream accepting bars again');
-          failures = 0;
+          if (failures > 0 && rejected.length === 0) this.log.info({ failures }, 'JetStream accepting bars again');
+          if (rejected.length === 0) failures = 0;
           continue;
         }
         this.m.failures.inc(batch.length - done.size);
