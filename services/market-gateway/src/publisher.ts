@@ -12,9 +12,8 @@ export interface PublisherDeps {
   /** Most bars held in memory (queued or waiting behind a backfill). */
   maxBuffered: number;
   /**
-   * How long to wait for JetStream's ack before retrying (default 2000). A publish in flight when NATS drops
-   * is never acked; nats.js would wait 5 s for it while every later bar queues behind. Retrying is safe:
-   * the msg id makes the stream drop a copy it already has.
+   * How long to wait for JetStream's ack before retrying (default 2000, nats.js's own is 5 s): the symbol's
+   * later bars wait behind it. Retrying is safe: the msg id makes the stream drop a copy it already has.
    */
   publishTimeoutMs?: number;
   /** Most publishes awaiting their ack at once, each of a different symbol (default 512). */
@@ -74,7 +73,7 @@ export class BarPublisher {
   private readonly lastT = new Map<string, number>();
   private readonly revisions = new Map<string, number>();
   private readonly held = new Map<string, Bar[]>();
-  private readonly queue: QueuedBar[] = [];
+  private queue: QueuedBar[] = [];
   private readonly publishedAt: number[] = [];
   private draining: Promise<void> | null = null;
   private connectionLost = lostSignal();
@@ -249,15 +248,15 @@ export class BarPublisher {
         const batch = nextBatch(this.queue, this.maxInFlight);
         const results = await Promise.allSettled(batch.map((entry) => this.publishOne(entry)));
         const done = new Set(batch.filter((_, i) => results[i]!.status === 'fulfilled'));
-        if (done.size > 0) this.queue.splice(0, this.queue.length, ...this.queue.filter((entry) => !done.has(entry)));
+        if (done.size > 0) this.queue = this.queue.filter((entry) => !done.has(entry));
         const rejected = results.filter((r): r is PromiseRejectedResult => r.status === 'rejected');
-        // Abandoned because NATS came back: retry at once, no backoff.
-        const failed = rejected.find((r) => !(r.reason instanceof ReconnectedError));
-        if (!failed) {
-          if (failures > 0 && rejected.length === 0) this.log.info({ failures }, 'JetStream accepting bars again');
-          if (rejected.length === 0) failures = 0;
+        if (rejected.length === 0) {
+          if (failures > 0) this.log.info({ failures }, 'JetStream accepting bars again');
+          failures = 0;
           continue;
         }
+        const failed = rejected.find((r) => !(r.reason instanceof ReconnectedError));
+        if (!failed) continue; // abandoned because NATS came back: retry at once, no backoff
         this.m.failures.inc(batch.length - done.size);
         if (failures === 0) this.log.error({ err: failed.reason, queued: this.queue.length }, 'cannot publish bars to JetStream; holding them and retrying');
         await sleep(backoffDelay(this.deps.retry, failures) + 50);
