@@ -10,7 +10,7 @@ import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { startSim, type Sim, type SimOptions } from '@vigil/alpaca-sim';
 import { Alert, decodeAs, streams, type Bar, type Signal } from '@vigil/contracts';
 import { startNats, type NatsServerHandle } from '@vigil/service-kit/testing';
-import { natsCredentials, natsServerEnv, newNatsPasswords, planServices, type NatsAuth, type ServicePlan } from '../launcher/plan.js';
+import { natsCredentials, natsServerEnv, newNatsPasswords, planServices, portVariable, type NatsAuth, type ServicePlan } from '../launcher/plan.js';
 import { ServiceProcess } from '../launcher/processes.js';
 
 const root = resolve(import.meta.dirname, '../..');
@@ -78,7 +78,7 @@ export async function startSystem(opts: SystemOptions): Promise<RunningSystem> {
 
   const names = ['market-gateway', 'strategy', 'executor', 'watchdog'] as const;
   const ports = Object.fromEntries(await Promise.all(names.map(async (n) => [n, await freePort()]))) as Record<ServicePlan['name'], number>;
-  const portEnv = Object.fromEntries(names.map((n) => [`${n.toUpperCase().replace('-', '_')}_PORT`, String(ports[n])]));
+  const portEnv = Object.fromEntries(names.map((n) => [portVariable(n), String(ports[n])]));
   const mode = { kind: 'sim' as const, msPerMinute: opts.msPerMinute, simUrl: sim.url, wsUrl: sim.wsUrl, ...sim.credentials };
   // The services' own REST budgets shrink their minute with the market's, like the simulator's above.
   const restBudget = { ALPACA_REST_RATE_LIMIT: String(Math.round((190 * 60_000) / opts.msPerMinute)) };
@@ -139,7 +139,7 @@ export async function readStream<T>(ops: NatsConnection, stream: string): Promis
     const batch = seqs.slice(i, i + 64).map((seq) => jsm.streams.getMessage(stream, { seq }).then((m) => (m ? m.json<T>() : null), () => null));
     out.push(...(await Promise.all(batch)));
   }
-  return out.filter((m): m is Awaited<T> => m !== null) as T[];
+  return out.filter((m): m is T => m !== null);
 }
 
 export const readBars = (ops: NatsConnection) => readStream<Bar>(ops, streams.bars.name);

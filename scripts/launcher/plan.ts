@@ -52,6 +52,11 @@ export function natsCredentials(auth: NatsAuth, who: NatsUser): { NATS_USER: str
   return {};
 }
 
+/** The variable that overrides a service's HTTP port (`MARKET_GATEWAY_PORT`, ...). */
+export function portVariable(name: ServicePlan['name']): string {
+  return `${name.toUpperCase().replace('-', '_')}_PORT`;
+}
+
 export function planServices(
   mode: Mode,
   natsUrl: string,
@@ -63,7 +68,7 @@ export function planServices(
   if (mode.kind === 'sim') {
     Object.assign(common, { ALPACA_TRADING_URL: mode.simUrl, ALPACA_DATA_URL: mode.simUrl, ALPACA_STREAM_URL: mode.wsUrl, CLOCK_REFRESH_MS: '2000' });
   }
-  const port = (name: ServicePlan['name']) => env[`${name.toUpperCase().replace('-', '_')}_PORT`] ?? String(SERVICE_PORTS[name]);
+  const port = (name: ServicePlan['name']) => env[portVariable(name)] ?? String(SERVICE_PORTS[name]);
   const scaled = mode.kind === 'sim' ? demoThresholds(mode.msPerMinute) : {};
   return (['market-gateway', 'strategy', 'executor', 'watchdog'] as const).map((name) => ({
     name,
