@@ -25,7 +25,7 @@ const system = await startSystem({
   env: {
     // Momentum over one bar with a 1 bps band changes regime on about every other bar: plenty of signals.
     strategy: { STRATEGY: 'momentum', MOMENTUM_LOOKBACK: '1', MOMENTUM_THRESHOLD_BPS: '1', LOG_LEVEL: 'warn' },
-    executor: { MAX_ORDERS_PER_MINUTE: '100000', MAX_POSITION_QTY: '1000000', MAX_ORDER_NOTIONAL: '1000000000', LOG_LEVEL: process.env.BENCH_EXECUTOR_LOG ?? 'warn' },
+    executor: { MAX_ORDERS_PER_MINUTE: '100000', MAX_POSITION_QTY: '1000000', MAX_ORDER_NOTIONAL: '1000000000', LOG_LEVEL: 'warn' },
     'market-gateway': { LOG_LEVEL: 'warn' },
     watchdog: { LOG_LEVEL: 'warn' },
   },

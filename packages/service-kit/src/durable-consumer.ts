@@ -25,8 +25,8 @@ export interface DurableConsumerOptions {
   /**
    * Lifetime of each pull request (default 5 s). nats.js waits this long between attempts to re-pull after a
    * reconnect whose first attempt fails (JetStream still starting after a server restart), and misses two
-   * idle heartbeats of half of it before re-pulling a lost request; its default of 30 s left the executor
-   * deaf for 16 s after a NATS restart in the end-to-end benchmark.
+   * idle heartbeats of half of it before re-pulling a lost request; with its default of 30 s a consumer
+   * could sit idle that long after a NATS restart.
    */
   pullExpiresMs?: number;
 }
