@@ -2,17 +2,13 @@
 // for each of 100 symbols. Latency from a bar leaving the simulator to NATS, to its signal and to its order,
 // first steady, then across a NATS restart. Results go to BENCHMARKS.md; nothing here is asserted.
 import { resolve } from 'node:path';
-import { machineLine, summarize, writeBenchSection } from '@vigil/service-kit/testing';
+import { benchSetting, machineLine, summarize, writeBenchSection } from '@vigil/service-kit/testing';
 import { LatencyProbe, type Stage } from './e2e/latency-probe.js';
 import { readSignals, startSystem } from './e2e/system.js';
 
 const root = resolve(import.meta.dirname, '..');
 const SYMBOL_COUNT = 100;
-const PHASE_MS = Number(process.env.BENCH_PHASE_MS ?? 40_000);
-if (!Number.isInteger(PHASE_MS) || PHASE_MS < 1_000) {
-  process.stderr.write(`[bench] BENCH_PHASE_MS must be a whole number of milliseconds, at least 1000 (got ${process.env.BENCH_PHASE_MS})\n`);
-  process.exit(2);
-}
+const PHASE_MS = benchSetting('BENCH_PHASE_MS', 40_000, 1_000);
 // SPY is one of them: the gateway's canary (SPY trades) tells it data flows, as on the real feed.
 const symbols = ['SPY', ...Array.from({ length: SYMBOL_COUNT - 1 }, (_, i) => `S${String(i + 1).padStart(3, '0')}`)];
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));

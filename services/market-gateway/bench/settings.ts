@@ -1,3 +1,5 @@
+import { benchSetting } from '@vigil/service-kit/testing';
+
 /** Everything the bench is tuned by, in one place, so the report can print exactly what was run. */
 
 export const COMMAND = 'pnpm --filter @vigil/market-gateway bench';
@@ -43,7 +45,7 @@ export const GATEWAY_KEY = 'GWKEY';
 export const SDK_KEY = 'SDKKEY';
 
 /** Rounds over the 13 fault classes (8 → 104 faults). */
-export const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 8);
+export const ROUNDS = benchSetting('BENCH_ROUNDS', 8);
 
 export const CYCLE = {
   /** Longest wait, after a fault clears, for both consumers to deliver a live bar before moving on. */
@@ -54,4 +56,4 @@ export const CYCLE = {
   stopBeforeCloseMinutes: 5,
 };
 
-export const BURST = { bars: 10_000, perFrame: 1000, reps: Number(process.env.BENCH_BURST_REPS ?? 5) };
+export const BURST = { bars: 10_000, perFrame: 1000, reps: benchSetting('BENCH_BURST_REPS', 5) };

@@ -1,8 +1,8 @@
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
-import { summarize, writeBenchSection } from './bench-report.js';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { benchSetting, summarize, writeBenchSection } from './bench-report.js';
 
 describe('summarize', () => {
   it('gives nearest-rank percentiles', () => {
@@ -29,5 +29,31 @@ describe('writeBenchSection', () => {
     expect(text).not.toContain('first');
     expect(text.indexOf('## A')).toBeLessThan(text.indexOf('## B'));
     expect(text.match(/bench:a -->/g)).toHaveLength(2);
+  });
+});
+
+describe('benchSetting', () => {
+  afterEach(() => {
+    vi.unstubAllEnvs();
+    vi.restoreAllMocks();
+  });
+
+  it('takes a whole number from the environment, or the default when unset', () => {
+    expect(benchSetting('BENCH_TEST_KNOB', 8)).toBe(8);
+    vi.stubEnv('BENCH_TEST_KNOB', '3');
+    expect(benchSetting('BENCH_TEST_KNOB', 8)).toBe(3);
+  });
+
+  it('stops the run with exit code 2 on anything else, naming the variable', () => {
+    const exit = vi.spyOn(process, 'exit').mockImplementation(((code: number) => {
+      throw new Error(`exit ${code}`);
+    }) as never);
+    const err = vi.spyOn(process.stderr, 'write').mockImplementation(() => true);
+    for (const bad of ['abc', '2.5', '0']) {
+      vi.stubEnv('BENCH_TEST_KNOB', bad);
+      expect(() => benchSetting('BENCH_TEST_KNOB', 8)).toThrow('exit 2');
+    }
+    expect(exit).toHaveBeenCalledTimes(3);
+    expect(String(err.mock.calls[0]![0])).toContain('BENCH_TEST_KNOB must be a whole number');
   });
 });

@@ -15,6 +15,21 @@ export function summarize(values: readonly number[]): Summary {
   return { count: sorted.length, p50: rank(50), p99: rank(99), max: sorted.length ? sorted[sorted.length - 1]! : Number.NaN };
 }
 
+/**
+ * A whole-number knob from the environment for a benchmark run (`BENCH_ROUNDS=2`), or its default. Anything
+ * else stops the run with a message naming the variable, rather than measuring a run nobody asked for.
+ */
+export function benchSetting(name: string, def: number, min = 1): number {
+  const raw = process.env[name];
+  if (raw === undefined || raw === '') return def;
+  const value = Number(raw);
+  if (!Number.isInteger(value) || value < min) {
+    process.stderr.write(`${name} must be a whole number, at least ${min} (got ${raw})\n`);
+    process.exit(2);
+  }
+  return value;
+}
+
 /** One line naming the machine, so figures from different machines are never compared blindly. */
 export function machineLine(): string {
   const cpus = os.cpus();
