@@ -1,6 +1,6 @@
 import { backoffDelay, type BackoffPolicy, type Logger, type Metrics } from '@vigil/service-kit';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { BrokerError, classifyBrokerError } from './broker-errors.js';
+import { BrokerError, CallAbandoned, classifyBrokerError } from './broker-errors.js';
 
 export interface BrokerCallOptions {
   policy: BackoffPolicy;
@@ -16,7 +16,8 @@ export type BrokerCall = <T>(call: string, op: () => Promise<T>) => Promise<T>;
 /**
  * Wrap broker calls: 429 waits at least the broker's Retry-After, 5xx and network errors back off and try
  * again, up to `maxAttempts` in all. Every retry and every give-up is logged once and counted; anything
- * not worth retrying (rejected, duplicate, not found) is thrown at once as a `BrokerError`.
+ * not worth retrying (rejected, duplicate, not found) is thrown at once as a `BrokerError`; a `CallAbandoned`
+ * thrown by the operation itself passes straight through, untried again.
  *
  * Only use this for requests that are safe to repeat: reads, cancels and closes, and POST /v2/orders
  * *with* a client_order_id (a repeat of an order the broker already took comes back as a duplicate).
@@ -31,6 +32,7 @@ export function brokerCaller(opts: BrokerCallOptions): BrokerCall {
       try {
         return await op();
       } catch (err) {
+        if (err instanceof CallAbandoned) throw err;
         const failure = classifyBrokerError(err);
         const retryable = failure.kind === 'rate_limited' || failure.kind === 'transient';
         if (!retryable || attempt + 1 >= opts.maxAttempts) {

@@ -21,6 +21,14 @@ export class BrokerError extends Error {
 }
 
 /**
+ * Thrown by the operation given to a broker call to stop it: the request is no longer wanted (an order
+ * whose signal went stale while the call waited out a 429, say). Never retried, never classified.
+ */
+export class CallAbandoned extends Error {
+  override name = 'CallAbandoned';
+}
+
+/**
  * Classify an SDK error. 429 and 5xx/408/network errors are worth retrying; Alpaca's 422 "client_order_id
  * must be unique" means our order already exists; any other 4xx is the broker refusing the request.
  */

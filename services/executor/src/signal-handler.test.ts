@@ -1,6 +1,7 @@
 // The broker answering 422 "client_order_id must be unique" to a POST needs an order the broker took while
-// our earlier POST timed out: the simulator cannot produce that race, so the orders API is faked here.
-import { ValidationError, type trading } from '@alpacahq/alpaca-trade-api';
+// our earlier POST timed out, and a signal going stale exactly while a 429 is waited out needs the clock to
+// move on cue: the simulator cannot produce either race, so the orders API and the clock are faked here.
+import { RateLimitError, ValidationError, type trading } from '@alpacahq/alpaca-trade-api';
 import { encode, Signal, signalSubject } from '@vigil/contracts';
 import { Metrics } from '@vigil/service-kit';
 import { captureLogger } from '@vigil/service-kit/testing';
@@ -63,4 +64,66 @@ it('sends a first delivery straight to the broker, counts a 422 duplicate client
   expect(lines().some((l) => l.msg === 'broker already had this order (client_order_id in use); counted as placed')).toBe(true);
   // One lookup, after the 422: a first delivery spends no request of the 200-a-minute budget on a pre-check.
   expect(lookups).toBe(1);
+});
+
+it('checks the signal again before a retried POST: one that went stale waiting out a 429 is rejected, not placed', async () => {
+  const { logger } = captureLogger();
+  const metrics = new Metrics('executor', { defaultMetrics: false });
+  // Broker time moves on only while the retry waits: 30 s after the bar ended at first, 90 s after the wait.
+  let brokerNow = Date.parse('2026-11-27T14:31:30Z');
+  const call = brokerCaller({
+    policy: { initialMs: 1, maxMs: 1 },
+    maxAttempts: 4,
+    logger,
+    metrics,
+    sleep: async () => {
+      brokerNow += 60_000;
+    },
+  });
+  let posts = 0;
+  const orders = {
+    getOrderByClientOrderId: async () => {
+      throw new Error('a first delivery must not look the order up');
+    },
+    postOrder: async (): Promise<trading.Order> => {
+      posts += 1;
+      throw new RateLimitError(new Response(null, { status: 429 }), 429, undefined, 'rate limit exceeded', undefined, 1_000, undefined);
+    },
+  };
+  const published: OrderEventInput[] = [];
+  const publish = async (e: OrderEventInput) => void published.push(e);
+  const tracker = new OrderTracker({ orders: {} as never, positions: {} as never, call, publish, logger, metrics });
+  const handle = createSignalHandler({
+    orders,
+    call,
+    tracker,
+    halt: () => ({ halted: false, since: null, reason: null, incidentId: null }),
+    exclusive: (fn) => fn(),
+    publish,
+    brokerNow: () => brokerNow,
+    limits: { maxPositionQty: 10, maxOrderNotional: 10_000, maxOrdersPerMinute: 10, maxSignalAgeMs: 60_000 },
+    timeInForce: 'day',
+    redelivery: { initialMs: 1, maxMs: 1 },
+    logger,
+    metrics,
+  });
+  const signal: Signal = {
+    v: 1,
+    id: 'ma_cross:SPY:20261127T1430Z',
+    strategy: 'ma_cross',
+    symbol: 'SPY',
+    side: 'buy',
+    qty: 2,
+    barT: '2026-11-27T14:30:00Z',
+    price: 100,
+    reason: 'test',
+    inputs: {},
+    createdAt: '2026-11-27T14:31:01Z',
+  };
+  const disposition = await handle({ subject: signalSubject('SPY'), data: encode(Signal, signal), deliveryCount: 1 });
+  expect(disposition).toBe('ack');
+  expect(posts).toBe(1);
+  expect(published).toHaveLength(1);
+  expect(published[0]).toMatchObject({ event: 'rejected', signalId: signal.id });
+  expect(published[0]!.reason).toMatch(/signal bar ended 90000 ms ago, over MAX_SIGNAL_AGE_MS 60000/);
 });

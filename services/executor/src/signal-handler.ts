@@ -2,10 +2,10 @@ import type { trading } from '@alpacahq/alpaca-trade-api';
 import { barEnd, decode, type ExecutorHaltState, type Signal } from '@vigil/contracts';
 import { backoffDelay, type BackoffPolicy, type Disposition, type Logger, type Metrics } from '@vigil/service-kit';
 import type { BrokerCall } from './broker-call.js';
-import { BrokerError } from './broker-errors.js';
+import { BrokerError, CallAbandoned } from './broker-errors.js';
 import type { PublishOrderEvent } from './order-events.js';
 import type { OrderTracker } from './order-tracker.js';
-import { checkRisk, ordersInLastMinute, type RiskLimits } from './risk.js';
+import { checkRisk, ordersInLastMinute, type RiskLimits, type RiskVerdict } from './risk.js';
 
 export interface SignalHandlerDeps {
   orders: Pick<trading.OrdersApi, 'postOrder' | 'getOrderByClientOrderId'>;
@@ -29,6 +29,13 @@ export interface IncomingSignal {
   subject: string;
   data: Uint8Array;
   deliveryCount: number;
+}
+
+/** A risk limit failed between attempts to send an order: stop the call, reject the signal. */
+class RiskRefused extends CallAbandoned {
+  constructor(readonly verdict: Extract<RiskVerdict, { ok: false }>) {
+    super(verdict.reason);
+  }
 }
 
 /**
@@ -66,6 +73,12 @@ export function createSignalHandler(deps: SignalHandlerDeps): (msg: IncomingSign
     return deps.exclusive(() => place(signal, msg.deliveryCount));
   };
 
+  async function reject(signal: Signal, verdict: Extract<RiskVerdict, { ok: false }>): Promise<Disposition> {
+    outcomes.inc({ outcome: `rejected_${verdict.rule}` });
+    await event(signal, 'rejected', verdict.reason);
+    return 'ack';
+  }
+
   async function place(signal: Signal, deliveryCount: number): Promise<Disposition> {
     const ctx = { signalId: signal.id, symbol: signal.symbol, side: signal.side, qty: signal.qty, deliveryCount };
     const halt = deps.halt();
@@ -86,10 +99,11 @@ export function createSignalHandler(deps: SignalHandlerDeps): (msg: IncomingSign
         return 'ack';
       }
 
-      const brokerNow = deps.brokerNow();
-      const nowMs = brokerNow ?? Date.now();
-      const verdict = checkRisk(
-        {
+      // Checked before every attempt to send, not once: a POST retried after a 429 or a 5xx must still pass.
+      const verdictNow = () => {
+        const brokerNow = deps.brokerNow();
+        const nowMs = brokerNow ?? Date.now();
+        const input = {
           side: signal.side,
           qty: signal.qty,
           price: signal.price,
@@ -97,24 +111,24 @@ export function createSignalHandler(deps: SignalHandlerDeps): (msg: IncomingSign
           recentOrderTimes: sentAt,
           nowMs,
           signalAgeMs: brokerNow === null ? null : brokerNow - barEnd({ t: signal.barT }).getTime(),
-        },
-        deps.limits,
-      );
-      if (!verdict.ok) {
-        outcomes.inc({ outcome: `rejected_${verdict.rule}` });
-        await event(signal, 'rejected', verdict.reason);
-        return 'ack';
-      }
+        };
+        return { nowMs, verdict: checkRisk(input, deps.limits) };
+      };
+      let nowMs = 0;
 
       let order: trading.Order;
       try {
         // Retried on 429/5xx by `call`: safe for a POST only because client_order_id makes it idempotent.
-        order = await deps.call('submit order', () =>
-          deps.orders.postOrder({
+        order = await deps.call('submit order', () => {
+          const attempt = verdictNow();
+          if (!attempt.verdict.ok) throw new RiskRefused(attempt.verdict);
+          nowMs = attempt.nowMs;
+          return deps.orders.postOrder({
             postOrderRequest: { symbol: signal.symbol, qty: String(signal.qty), side: signal.side, type: 'market', timeInForce: deps.timeInForce, clientOrderId: signal.id },
-          }),
-        );
+          });
+        });
       } catch (err) {
+        if (err instanceof RiskRefused) return reject(signal, err.verdict);
         if (!(err instanceof BrokerError) || err.failure.kind !== 'duplicate') throw err;
         outcomes.inc({ outcome: 'duplicate' });
         const prior = await deps.call('find order by client id', () => deps.orders.getOrderByClientOrderId({ clientOrderId: signal.id }));
