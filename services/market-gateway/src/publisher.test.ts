@@ -120,6 +120,24 @@ describe('BarPublisher against a real JetStream', () => {
     expect(spy.map((r) => `${r.bar.t.slice(11, 16)} ${r.bar.source}`)).toEqual(['15:31 backfill', '15:32 backfill', '15:33 live']);
   });
 
+  it('loses no held live bar when a slow backfill brings newer minutes than the ones waiting', async () => {
+    // What the incident replay caught: REST answered slowly, so live 15:31 and 15:32 arrived (held) during the
+    // fetch, and the backfill brought them and 15:33 too. The live copies must go out, before 15:33.
+    const p = publisher();
+    p.hold('SPY');
+    p.offer(bar('SPY', '15:32', 'live'));
+    p.offer(bar('SPY', '15:31', 'live'));
+    expect(p.offer(bar('SPY', '15:30', 'backfill'))).toBe('queued');
+    expect(p.offer(bar('SPY', '15:31', 'backfill'))).toBe('skipped');
+    expect(p.offer(bar('SPY', '15:32', 'backfill'))).toBe('skipped');
+    expect(p.offer(bar('SPY', '15:33', 'backfill'))).toBe('queued');
+    p.offer(bar('SPY', '15:34', 'live'));
+    p.release('SPY');
+    await p.idle();
+    const spy = (await stored()).map((r) => `${r.bar.t.slice(11, 16)} ${r.bar.source}`);
+    expect(spy).toEqual(['15:30 backfill', '15:31 live', '15:32 live', '15:33 backfill', '15:34 live']);
+  });
+
   it('releases bars that arrived out of order while held in time order', async () => {
     const p = publisher();
     p.hold('SPY');

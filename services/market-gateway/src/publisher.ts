@@ -44,6 +44,8 @@ interface QueuedBar {
   at: number;
 }
 
+const byTimeThenRevision = (a: Bar, b: Bar): number => Date.parse(a.t) - Date.parse(b.t) || a.revision - b.revision;
+
 /**
  * The bars to publish together: from the head of the queue, the first queued bar of each symbol, so many
  * symbols' bars are in flight at once (one round trip for a whole minute's bars) while each symbol's bars
@@ -154,7 +156,7 @@ export class BarPublisher {
     const waiting = this.held.get(symbol) ?? [];
     this.held.delete(symbol);
     // Bars that arrived out of order while held go out in time order.
-    waiting.sort((a, b) => Date.parse(a.t) - Date.parse(b.t) || a.revision - b.revision);
+    waiting.sort(byTimeThenRevision);
     for (const bar of waiting) this.offer(bar);
   }
 
@@ -162,16 +164,32 @@ export class BarPublisher {
   offer(bar: Bar): 'queued' | 'held' | 'skipped' | 'overflow' {
     if (this.overflowed || this.buffered() >= this.deps.maxBuffered) return this.refuse(bar);
     const waiting = this.held.get(bar.symbol);
-    if (waiting && bar.source === 'live') {
+    if (!waiting) return this.enqueue(bar);
+    if (bar.source === 'live') {
       waiting.push(bar);
       return 'held';
     }
-    // The backfill that holds a symbol also fetches the bar whose early arrival opened the gap; the live copy
-    // waiting for release carries it, so a newer bar is not relabelled as backfill (and timed as late).
-    if (waiting && bar.revision === 0 && waiting.some((w) => w.t === bar.t && w.revision === 0)) {
+    return this.offerPastHeld(bar, waiting);
+  }
+
+  /**
+   * A backfill or poll bar for a held symbol. It raises the high-water mark, so live bars waiting at or before
+   * its minute go out first, in order; were they left for the release they would count as already out and be
+   * lost. A waiting live copy of the same minute goes out instead of it, so that bar keeps its live label.
+   */
+  private offerPastHeld(bar: Bar, waiting: Bar[]): 'queued' | 'skipped' {
+    const t = Date.parse(bar.t);
+    const due = waiting.filter((w) => Date.parse(w.t) <= t);
+    if (due.length > 0) this.held.set(bar.symbol, waiting.filter((w) => Date.parse(w.t) > t));
+    for (const w of due.sort(byTimeThenRevision)) this.enqueue(w);
+    if (bar.revision === 0 && due.some((w) => w.revision === 0 && Date.parse(w.t) === t)) {
       this.m.skipped.inc({ by: 'held_live' });
       return 'skipped';
     }
+    return this.enqueue(bar);
+  }
+
+  private enqueue(bar: Bar): 'queued' | 'skipped' {
     const t = Date.parse(bar.t);
     const last = this.lastT.get(bar.symbol);
     if (bar.revision === 0) {
