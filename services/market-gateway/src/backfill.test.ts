@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { MINUTE_MS, newBarsFor, opensGap, planBackfill } from './backfill.js';
+import { MINUTE_MS, newBarsFor, opensGap, planBackfill, settledThrough } from './backfill.js';
 
 const T = (hhmm: string) => Date.parse(`2026-11-27T${hhmm}:00Z`);
 
@@ -42,5 +42,18 @@ describe('opensGap', () => {
     expect(opensGap(T('15:33'), T('15:30'), T('15:31'))).toBe(true);
     expect(opensGap(T('15:33'), T('15:30'), T('15:32'))).toBe(false);
     expect(opensGap(T('15:33'), undefined, Number.NEGATIVE_INFINITY)).toBe(false);
+  });
+});
+
+describe('settledThrough', () => {
+  const bars = (...hhmm: string[]) => hhmm.map((h) => ({ t: `2026-11-27T${h}:00Z` }));
+  it('settles the minutes before the request when the answer holds the last of them', () => {
+    expect(settledThrough([bars('15:29', '15:30'), bars('15:30')], T('15:31') + 5_000)).toBe(T('15:30'));
+  });
+  it('settles no further than the newest bar served, when the clock estimate ran ahead of the server', () => {
+    expect(settledThrough([bars('15:28', '15:29'), bars('15:29')], T('15:31') + 500)).toBe(T('15:29'));
+  });
+  it('settles nothing on an empty answer', () => {
+    expect(settledThrough([[], []], T('15:31'))).toBe(Number.NEGATIVE_INFINITY);
   });
 });

@@ -41,3 +41,15 @@ export function opensGap(t: number, lastPublishedMs: number | undefined, covered
   if (lastPublishedMs === undefined || t <= lastPublishedMs + MINUTE_MS) return false;
   return t - MINUTE_MS > coveredThroughMs;
 }
+
+/**
+ * The newest minute a REST answer settles for every symbol, quiet ones included: the minute before the
+ * request's clock estimate, but no later than the newest bar the answer actually holds. The estimate alone can
+ * run ahead of the server (it is projected from a clock read, and the simulator's clock runs fast), and a
+ * minute wrongly settled is one whose missing bar no later gap would refetch.
+ */
+export function settledThrough(bars: Iterable<readonly { t: string }[]>, requestedAtMs: number): number {
+  let newest = Number.NEGATIVE_INFINITY;
+  for (const list of bars) for (const b of list) newest = Math.max(newest, Date.parse(b.t));
+  return Math.min(newest, Math.floor(requestedAtMs / MINUTE_MS) * MINUTE_MS - MINUTE_MS);
+}

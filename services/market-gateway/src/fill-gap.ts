@@ -1,6 +1,6 @@
 import type { Feed } from '@vigil/contracts';
 import type { AlpacaRest } from '@vigil/service-kit';
-import { newBarsFor, planBackfill, type BackfillWindow } from './backfill.js';
+import { newBarsFor, planBackfill, settledThrough, type BackfillWindow } from './backfill.js';
 import { toBar } from './bars.js';
 import type { BarPublisher } from './publisher.js';
 import { fetchBars } from './rest-bars.js';
@@ -16,8 +16,16 @@ export interface FillGapRequest {
   maxPages?: number;
 }
 
+export interface FillGapResult {
+  window: BackfillWindow;
+  pages: number;
+  offered: number;
+  /** The newest minute this answer settled for every symbol (see `settledThrough`). */
+  settledThrough: number;
+}
+
 /** Fetch every symbol's gap in one paginated multi-symbol request and offer the new bars, oldest first. */
-export async function fillGap(req: FillGapRequest): Promise<{ window: BackfillWindow; pages: number; offered: number } | null> {
+export async function fillGap(req: FillGapRequest): Promise<FillGapResult | null> {
   const { publisher, symbols } = req;
   const window = planBackfill(symbols, publisher.lastPublished(), req.brokerNowMs, req.maxLookbackMs);
   if (!window) return null;
@@ -34,5 +42,5 @@ export async function fillGap(req: FillGapRequest): Promise<{ window: BackfillWi
       if (publisher.offer(toBar(wire, symbol, req.source, req.feed, receivedAt)) === 'queued') offered += 1;
     }
   }
-  return { window, pages, offered };
+  return { window, pages, offered, settledThrough: settledThrough(bars.values(), req.brokerNowMs) };
 }

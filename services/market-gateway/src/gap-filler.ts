@@ -1,7 +1,6 @@
 import type { Feed } from '@vigil/contracts';
 import { backoffDelay, type AlpacaRest, type BackoffPolicy, type Logger, type Metrics } from '@vigil/service-kit';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { MINUTE_MS } from './backfill.js';
 import { fillGap } from './fill-gap.js';
 import type { BarPublisher } from './publisher.js';
 
@@ -88,13 +87,13 @@ export class GapFiller {
     const { stocks, publisher, symbols, feed, maxLookbackMs } = this.deps;
     const brokerNowMs = this.deps.brokerNow();
     const result = await fillGap({ stocks, publisher, symbols, feed, maxLookbackMs, source: 'backfill', brokerNowMs });
-    // Every minute that had closed before the request is settled now, whether or not it had a bar.
-    this.covered = Math.max(this.covered, Math.floor(brokerNowMs / MINUTE_MS) * MINUTE_MS - MINUTE_MS);
     if (!result) {
       this.m.runs.inc({ outcome: 'nothing_to_do' });
       this.log.debug({ reason }, 'no gap to backfill');
       return;
     }
+    // Minutes up to here are settled for every symbol now, whether or not they had a bar.
+    this.covered = Math.max(this.covered, result.settledThrough);
     this.m.bars.inc({ source: 'backfill' }, result.offered);
     this.m.runs.inc({ outcome: 'ok' });
     const { window, pages, offered } = result;
