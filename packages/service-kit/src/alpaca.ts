@@ -3,12 +3,13 @@ import * as z from 'zod';
 import { envInt } from './config.js';
 
 /**
- * Where Alpaca is and who we are. Without keys the system runs against the simulator; these defaults are
- * Alpaca's paper-trading hosts, so real keys never point at live money by accident.
+ * Where Alpaca is and who we are. Keys are required: the SDK sends no request without them, so a service
+ * started without keys could never read the clock or place an order. The simulator accepts its own test keys.
+ * The URL defaults are Alpaca's paper-trading hosts, so real keys never point at live money by accident.
  */
 export const alpacaConfig = {
-  APCA_API_KEY_ID: z.string().min(1).optional(),
-  APCA_API_SECRET_KEY: z.string().min(1).optional(),
+  APCA_API_KEY_ID: z.string({ error: 'required: the Alpaca key id (the simulator accepts its own test keys, SIMKEY by default)' }).min(1),
+  APCA_API_SECRET_KEY: z.string({ error: 'required: the Alpaca secret key (SIMSECRET for the simulator by default)' }).min(1),
   ALPACA_TRADING_URL: z.url({ protocol: /^https?$/, error: 'expected an http(s) URL' }).default('https://paper-api.alpaca.markets'),
   ALPACA_DATA_URL: z.url({ protocol: /^https?$/, error: 'expected an http(s) URL' }).default('https://data.alpaca.markets'),
   ALPACA_STREAM_URL: z.url({ protocol: /^wss?$/, error: 'expected a ws(s) URL' }).default('wss://stream.data.alpaca.markets'),
@@ -21,8 +22,8 @@ export const alpacaConfig = {
 };
 
 export interface AlpacaSettings {
-  APCA_API_KEY_ID?: string | undefined;
-  APCA_API_SECRET_KEY?: string | undefined;
+  APCA_API_KEY_ID: string;
+  APCA_API_SECRET_KEY: string;
   ALPACA_TRADING_URL: string;
   ALPACA_DATA_URL: string;
   ALPACA_REST_RATE_LIMIT?: number;
@@ -40,8 +41,8 @@ export interface AlpacaRest {
 
 export function createAlpacaRest(settings: AlpacaSettings, opts: { retry?: boolean } = {}): AlpacaRest {
   const shared = {
-    keyId: settings.APCA_API_KEY_ID ?? '',
-    secret: settings.APCA_API_SECRET_KEY ?? '',
+    keyId: settings.APCA_API_KEY_ID,
+    secret: settings.APCA_API_SECRET_KEY,
     timeoutMs: 10_000,
     // Callers own retries (with their own logging and metrics); the SDK's silent retries would hide them.
     ...(opts.retry ? { retry: { maxRetries: 2 } } : {}),

@@ -16,6 +16,7 @@ it('exits with code 2 and names every bad variable, before connecting anywhere',
   expect(code).toBe(2);
   expect(err).toMatch(/MAX_POSITION_QTY: .*\(got "-5"\)/);
   expect(err).toMatch(/ALPACA_TRADING_URL: expected an http\(s\) URL/);
+  expect(err).toMatch(/APCA_API_KEY_ID: required: the Alpaca key id/);
   expect(err).toMatch(/each README has a configuration table/);
   expect(err).not.toContain('sekrit-value-123');
 });

@@ -4,8 +4,6 @@ import * as z from 'zod';
 export const GatewayConfig = z.object({
   ...baseConfig,
   ...alpacaConfig,
-  APCA_API_KEY_ID: z.string({ error: 'required: the Alpaca key id (the simulator accepts its own test keys)' }).min(1),
-  APCA_API_SECRET_KEY: z.string({ error: 'required: the Alpaca secret key' }).min(1),
   HTTP_PORT: envInt(8081, { min: 0, max: 65535 }),
   SYMBOLS: envSymbols(['SPY', 'AAPL', 'MSFT']),
   CANARY_SYMBOL: z.string().regex(/^[A-Z][A-Z0-9.]{0,9}$/, { error: 'expected a liquid ticker such as SPY' }).default('SPY'),

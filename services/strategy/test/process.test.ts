@@ -16,5 +16,6 @@ it('exits with code 2 and names every bad variable, before connecting anywhere',
   expect(code).toBe(2);
   expect(err).toMatch(/STRATEGY: expected one of ma_cross, momentum \(got "yolo"\)/);
   expect(err).toMatch(/MAX_SIGNAL_AGE_MS: expected a whole number/);
+  expect(err).toMatch(/APCA_API_SECRET_KEY: required/);
   expect(err).toMatch(/each README has a configuration table/);
 });
