@@ -38,6 +38,13 @@ class RiskRefused extends CallAbandoned {
   }
 }
 
+/** The executor was halted between attempts to send an order: stop the call, skip the signal. */
+class HaltedMeanwhile extends CallAbandoned {
+  constructor(readonly halt: ExecutorHaltState) {
+    super(`executor halted since ${halt.since}: ${halt.reason}`);
+  }
+}
+
 /**
  * One signal → at most one order. The order's client_order_id is the signal id, so however often a signal is
  * delivered (redelivery, restart, a second copy) the broker holds one order for it: a redelivery looks for it
@@ -79,14 +86,16 @@ export function createSignalHandler(deps: SignalHandlerDeps): (msg: IncomingSign
     return 'ack';
   }
 
+  async function skip(signal: Signal, halt: ExecutorHaltState): Promise<Disposition> {
+    outcomes.inc({ outcome: 'skipped' });
+    await event(signal, 'skipped', `executor halted since ${halt.since}: ${halt.reason}`);
+    return 'ack';
+  }
+
   async function place(signal: Signal, deliveryCount: number): Promise<Disposition> {
     const ctx = { signalId: signal.id, symbol: signal.symbol, side: signal.side, qty: signal.qty, deliveryCount };
     const halt = deps.halt();
-    if (halt.halted) {
-      outcomes.inc({ outcome: 'skipped' });
-      await event(signal, 'skipped', `executor halted since ${halt.since}: ${halt.reason}`);
-      return 'ack';
-    }
+    if (halt.halted) return skip(signal, halt);
     try {
       // Only a redelivery can find its order already placed (an executor that crashed before acking). A first
       // delivery skips the lookup: Alpaca's budget is 200 requests a minute, and the POST's duplicate answer
@@ -99,7 +108,8 @@ export function createSignalHandler(deps: SignalHandlerDeps): (msg: IncomingSign
         return 'ack';
       }
 
-      // Checked before every attempt to send, not once: a POST retried after a 429 or a 5xx must still pass.
+      // Halt and limits are checked before every attempt to send, not once: a POST retried after a 429 or a
+      // 5xx must still pass, and a halt acknowledged while the retry waited must stop it.
       const verdictNow = () => {
         const brokerNow = deps.brokerNow();
         const nowMs = brokerNow ?? Date.now();
@@ -120,6 +130,8 @@ export function createSignalHandler(deps: SignalHandlerDeps): (msg: IncomingSign
       try {
         // Retried on 429/5xx by `call`: safe for a POST only because client_order_id makes it idempotent.
         order = await deps.call('submit order', () => {
+          const haltNow = deps.halt();
+          if (haltNow.halted) throw new HaltedMeanwhile(haltNow);
           const attempt = verdictNow();
           if (!attempt.verdict.ok) throw new RiskRefused(attempt.verdict);
           nowMs = attempt.nowMs;
@@ -129,6 +141,10 @@ export function createSignalHandler(deps: SignalHandlerDeps): (msg: IncomingSign
         });
       } catch (err) {
         if (err instanceof RiskRefused) return reject(signal, err.verdict);
+        if (err instanceof HaltedMeanwhile) {
+          log.warn({ ...ctx, halt: err.halt }, 'executor halted while the signal was being handled; order not sent');
+          return skip(signal, err.halt);
+        }
         if (!(err instanceof BrokerError) || err.failure.kind !== 'duplicate') throw err;
         outcomes.inc({ outcome: 'duplicate' });
         const prior = await deps.call('find order by client id', () => deps.orders.getOrderByClientOrderId({ clientOrderId: signal.id }));

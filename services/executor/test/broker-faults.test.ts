@@ -1,5 +1,20 @@
+import { ExecutorHaltReply, subjects } from '@vigil/contracts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { clearFaults, eventsFor, freshSignal, injectFault, ordersFor, publishSignal, startEnv, startExecutor, waitFor, type Env, type RunningExecutor } from './harness.js';
+import {
+  clearFaults,
+  command,
+  eventsFor,
+  freshSignal,
+  injectFault,
+  ordersFor,
+  publishSignal,
+  request,
+  startEnv,
+  startExecutor,
+  waitFor,
+  type Env,
+  type RunningExecutor,
+} from './harness.js';
 
 let env: Env;
 let ex: RunningExecutor;
@@ -52,5 +67,26 @@ describe('broker errors are retried or reported, never swallowed', () => {
     await clearFaults(env, 'rest_error');
     await waitFor(() => eventsFor(env, s.id).some((e) => e.event === 'submitted'), 'the order after the outage');
     expect(ordersFor(env, s.id)).toHaveLength(1);
+  });
+
+  it('sends nothing after a halt acknowledged while a 429 was waited out, and skips the signal as halted', async () => {
+    const waited = retries('rate_limited').length;
+    await injectFault(env, { kind: 'rest_error', scope: 'trading', status: 429, retryAfterSec: 1 });
+    const s = freshSignal(env, 'IWM', 'buy', 1);
+    await publishSignal(env, s);
+    await waitFor(() => retries('rate_limited').length > waited, 'the POST to be rate limited');
+    // Within the 1 s Retry-After: halt, and let the next attempt through to the broker.
+    const halted = await request(env, subjects.executorHalt, { ...command, incidentId: 'inc-429' }, ExecutorHaltReply);
+    expect(halted).toMatchObject({ ok: true, halt: { halted: true } });
+    await clearFaults(env, 'rest_error');
+    try {
+      await waitFor(() => eventsFor(env, s.id).some((e) => e.event === 'skipped' || e.event === 'submitted'), 'the signal to be decided');
+      expect(ordersFor(env, s.id)).toHaveLength(0);
+      expect(eventsFor(env, s.id).map((e) => e.event)).toEqual(['skipped']);
+      expect(eventsFor(env, s.id)[0]!.reason).toMatch(/executor halted since .*: integration test/);
+      expect(ex.lines().filter((l) => l.signalId === s.id && l.msg === 'executor halted while the signal was being handled; order not sent')).toHaveLength(1);
+    } finally {
+      await request(env, subjects.executorResume, command, ExecutorHaltReply);
+    }
   });
 });
