@@ -4,7 +4,7 @@ import { backoffDelay, type BackoffPolicy, type Logger, type Metrics } from '@vi
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { BrokerCall } from './broker-call.js';
 import { BrokerError } from './broker-errors.js';
-import type { ExecutorState, FlattenMarker } from './executor-state.js';
+import type { ExecutorState, FlattenMarker, FlattenRecord } from './executor-state.js';
 import type { HaltSwitch } from './halt.js';
 import type { OrderTracker } from './order-tracker.js';
 
@@ -49,14 +49,21 @@ export class Flattener {
   private queue: Promise<unknown> = Promise.resolve();
   private retryTimer: NodeJS.Timeout | null = null;
   private retryAttempt = 0;
+  /** Flattens done at the broker whose KV bookkeeping is not saved yet: incidents to record, the marker to remove. */
+  private unrecorded: FlattenRecord[] = [];
+  private markerToClear = false;
+  private bookkeepingTimer: NodeJS.Timeout | null = null;
+  private bookkeepingAttempt = 0;
   private stopped = false;
   private readonly log: Logger;
   private readonly runs;
+  private readonly bookkeepingFailures;
   private readonly now: () => number;
 
   constructor(private readonly deps: FlattenDeps) {
     this.log = deps.logger.child({ component: 'flatten' });
     this.runs = deps.metrics.counter('flatten_runs_total', 'Flatten runs, by result', ['result']);
+    this.bookkeepingFailures = deps.metrics.counter('flatten_bookkeeping_failures_total', 'KV writes after a flatten completed at the broker that failed (retried)');
     this.now = deps.now ?? Date.now;
   }
 
@@ -84,6 +91,7 @@ export class Flattener {
   stop(): void {
     this.stopped = true;
     if (this.retryTimer) clearTimeout(this.retryTimer);
+    if (this.bookkeepingTimer) clearTimeout(this.bookkeepingTimer);
   }
 
   /**
@@ -103,6 +111,7 @@ export class Flattener {
   private async run(marker: FlattenMarker): Promise<RunResult> {
     const log = this.log.child({ incidentId: marker.incidentId });
     const result: RunResult = { closed: [], failed: [], canceledOrders: 0 };
+    this.markerToClear = false; // this run owns the marker now, and removes it only when it completes
     try {
       await this.deps.state.setFlattenMarker(marker);
       await this.deps.halt.halt(`flatten: ${marker.reason}`, marker.incidentId);
@@ -121,9 +130,10 @@ export class Flattener {
 
     if (!result.error && result.failed.length === 0) {
       if (marker.incidentId) {
-        await this.deps.state.recordFlattened({ incidentId: marker.incidentId, completedAt: new Date(this.now()).toISOString(), closed: result.closed, canceledOrders: result.canceledOrders });
+        this.unrecorded.push({ incidentId: marker.incidentId, completedAt: new Date(this.now()).toISOString(), closed: result.closed, canceledOrders: result.canceledOrders });
       }
-      await this.deps.state.clearFlattenMarker();
+      this.markerToClear = true;
+      await this.bookkeep();
       this.retryAttempt = 0;
       this.runs.inc({ result: 'done' });
       log.warn({ closed: result.closed, canceledOrders: result.canceledOrders }, 'flatten complete; executor stays halted');
@@ -132,6 +142,39 @@ export class Flattener {
       this.scheduleRetry(marker);
     }
     return result;
+  }
+
+  /**
+   * Save what a completed flatten leaves in KV: the incident's record, then the marker's removal. The broker
+   * side is done, so a failed write never reruns the flatten; the writes alone are retried (in the queue, so
+   * they cannot remove the marker of a flatten that started meanwhile) until they succeed. Never throws.
+   */
+  private async bookkeep(): Promise<void> {
+    try {
+      while (this.unrecorded.length > 0) {
+        await this.deps.state.recordFlattened(this.unrecorded[0]!);
+        this.unrecorded.shift();
+      }
+      if (this.markerToClear) await this.deps.state.clearFlattenMarker();
+      this.markerToClear = false;
+      if (this.bookkeepingAttempt > 0) this.log.info({ attempts: this.bookkeepingAttempt + 1 }, 'flatten bookkeeping saved after retrying');
+      this.bookkeepingAttempt = 0;
+    } catch (err) {
+      this.bookkeepingFailures.inc();
+      if (this.bookkeepingTimer) return; // the retry already due covers this write too
+      const pending = { incidents: this.unrecorded.map((r) => r.incidentId), markerToClear: this.markerToClear };
+      if (this.stopped) {
+        // The marker is removed last, so it is still in KV: the next start finishes the flatten and records it.
+        this.log.error({ err, pending }, 'flatten bookkeeping not saved before stopping; the next start finishes it');
+        return;
+      }
+      const delayMs = Math.max(this.deps.retry.initialMs, backoffDelay(this.deps.retry, this.bookkeepingAttempt++));
+      this.log.error({ err, pending, delayMs, attempt: this.bookkeepingAttempt }, 'flatten done at the broker, but its bookkeeping could not be saved; retrying');
+      this.bookkeepingTimer = setTimeout(() => {
+        this.bookkeepingTimer = null;
+        void this.serial(() => this.bookkeep());
+      }, delayMs);
+    }
   }
 
   /** Close positions one by one (DELETE /v2/positions/{symbol}) with backoff; gone (404) counts as closed. */
