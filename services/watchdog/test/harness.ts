@@ -40,7 +40,7 @@ export const FAST_ENV: Record<string, string> = {
 };
 
 export function testConfig(natsUrl: string, env: Record<string, string> = {}): WatchdogConfig {
-  return parseConfig(watchdogConfig, { NATS_URL: natsUrl, ...FAST_ENV, ...env });
+  return parseConfig(watchdogConfig, { NATS_URL: natsUrl, APCA_API_KEY_ID: 'SIMKEY', APCA_API_SECRET_KEY: 'SIMSECRET', ...FAST_ENV, ...env });
 }
 
 export async function waitFor<T>(what: string, probe: () => T | undefined | null | false | Promise<T | undefined | null | false>, timeoutMs = 10_000): Promise<T> {
