@@ -68,6 +68,18 @@ describe('webhook sink', () => {
     expect(text()).not.toContain('SECRET-PART');
   });
 
+  it('delivers each failed command of an incident: a failed halt is not swallowed by an earlier failed reconnect', async () => {
+    const rx = await receiver(() => 200);
+    cleanups.push(rx.close);
+    const q = new SinkQueue(webhookSink(rx.url, 2000), { logger: captureLogger().logger, metrics: new Metrics('t', { defaultMetrics: false }), ...fast });
+    const failed = (command: string, severity: Alert['severity']) => alert({ kind: 'command_failed', status: 'info', severity, details: { command } });
+    q.push(failed('reconnect', 'warning'));
+    q.push(failed('halt', 'critical'));
+    q.push(failed('halt', 'critical'));
+    await q.idle();
+    expect(rx.bodies.map((b) => (b as { alert: Alert }).alert.details.command)).toEqual(['reconnect', 'halt']);
+  });
+
   it('gives up after its attempts without holding up the caller, and never logs the URL', async () => {
     const rx = await receiver(() => 'hang');
     cleanups.push(rx.close);

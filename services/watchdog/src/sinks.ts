@@ -107,7 +107,10 @@ export class SinkQueue {
   }
 
   push(alert: Alert): void {
-    const key = alert.incidentId ? `${alert.incidentId}:${alert.kind}:${alert.status}` : alert.id;
+    // Per incident, one delivery per kind and status; a failed command is its own page (a failed halt must not
+    // be swallowed because a failed reconnect of the same incident went out first).
+    const command = typeof alert.details.command === 'string' ? `:${alert.details.command}` : '';
+    const key = alert.incidentId ? `${alert.incidentId}:${alert.kind}:${alert.status}${command}` : alert.id;
     if (this.seen.has(key)) {
       this.deliveries.inc({ sink: this.sink.name, outcome: 'duplicate' });
       this.log.debug({ alertId: alert.id, key }, 'alert already sent for this incident; skipped');
