@@ -40,14 +40,18 @@ export interface CommandSenderOptions {
   /** Who asks, for the request's `requestedBy` (the watchdog's instance id). */
   requestedBy: string;
   timeoutMs: number;
+  /** A flatten can take a while (the executor closes every position, with its own broker retries). */
+  flattenTimeoutMs: number;
   attempts: number;
   backoffMs: number;
 }
 
 /**
  * Sends the watchdog's commands as NATS requests. A timeout or "no responders" is retried with jittered
- * backoff (the responder may be restarting); a reply, even `ok: false`, is final. Every attempt is logged
- * and counted, and the final outcome is returned for the rules to act on.
+ * backoff (the responder may be restarting); a reply, even `ok: false`, is final. A flatten is the exception:
+ * after a timeout the executor may be closing positions still, so it is never sent twice (only "no
+ * responders", which means nobody received it, is retried). Every attempt is logged and counted, and the
+ * final outcome is returned for the rules to act on.
  */
 export class CommandSender {
   private readonly log: Logger;
@@ -69,7 +73,7 @@ export class CommandSender {
     for (let attempt = 1; attempt <= this.opts.attempts && !this.stopping.signal.aborted; attempt++) {
       result = await this.attempt(command, spec, payload, attempt);
       this.attemptsTotal.inc({ command, result: result.outcome });
-      const retryable = result.outcome === 'timeout' || result.outcome === 'no_responders';
+      const retryable = result.outcome === 'no_responders' || (result.outcome === 'timeout' && command !== 'flatten');
       if (!retryable || attempt === this.opts.attempts) break;
       const delay = backoffDelay(policy, attempt - 1);
       this.log.warn({ command, incidentId, attempt, error: result.error, retryInMs: delay }, `${command} command got no answer; retrying`);
@@ -88,13 +92,14 @@ export class CommandSender {
   }
 
   private async attempt(command: CommandName, spec: (typeof specs)[CommandName], payload: Uint8Array, attempt: number): Promise<CommandOutcome> {
+    const timeoutMs = command === 'flatten' ? this.opts.flattenTimeoutMs : this.opts.timeoutMs;
     let data: Uint8Array;
     try {
-      data = (await this.opts.nc.request(spec.subject, payload, { timeout: this.opts.timeoutMs })).data;
+      data = (await this.opts.nc.request(spec.subject, payload, { timeout: timeoutMs })).data;
     } catch (err) {
       const cause = err instanceof errors.RequestError && err.cause ? err.cause : err;
       if (cause instanceof errors.NoRespondersError) return { ok: false, outcome: 'no_responders', attempts: attempt, error: `nobody answers ${spec.subject}` };
-      if (cause instanceof errors.TimeoutError) return { ok: false, outcome: 'timeout', attempts: attempt, error: `no reply on ${spec.subject} within ${this.opts.timeoutMs} ms` };
+      if (cause instanceof errors.TimeoutError) return { ok: false, outcome: 'timeout', attempts: attempt, error: `no reply on ${spec.subject} within ${timeoutMs} ms` };
       return { ok: false, outcome: 'error', attempts: attempt, error: (err as Error).message };
     }
     const reply = decodeAs(spec.reply, `${spec.subject} reply`, data);

@@ -24,6 +24,8 @@ export const watchdogConfig = z.object({
   /** How often the rules look at the time; keep it well under the smallest threshold. */
   TICK_MS: envInt(1_000, { min: 10 }),
   COMMAND_TIMEOUT_MS: envInt(5_000, { min: 10 }),
+  /** A flatten waits this long for its reply and is never re-sent after a timeout (at most once per incident). */
+  FLATTEN_TIMEOUT_MS: envInt(30_000, { min: 10 }),
   COMMAND_ATTEMPTS: envInt(3, { min: 1, max: 20 }),
   COMMAND_BACKOFF_MS: envInt(500, { min: 0 }),
   ALERT_WEBHOOK_URL: z.url({ protocol: /^https?$/, error: 'expected an http(s) URL' }).optional(),
