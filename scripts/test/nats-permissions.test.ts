@@ -181,6 +181,8 @@ describe('NATS users and permissions (infra/nats/auth.conf)', () => {
     const kvm = new Kvm(ops.nc);
     await waitFor('strategy state saved', async () => (await (await kvm.open(kvBuckets.strategyState.name)).status()).values > 0);
     await waitFor('watchdog state saved', async () => (await (await kvm.open(kvBuckets.watchdogState.name)).status()).values > 0);
+    // The watchdog keeps its alerts in the ALERTS stream, which it created itself.
+    await waitFor('ALERTS stream created by the watchdog', async () => (await jsm.streams.info(streams.alerts.name).catch(() => null)) !== null);
 
     // Both command services answer `nats micro ls` (ops) through allow_responses.
     const names: string[] = [];

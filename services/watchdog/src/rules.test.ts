@@ -1,6 +1,6 @@
 import type { MarketPhase } from '@vigil/service-kit';
 import { describe, expect, it } from 'vitest';
-import { initialState, persisted, step, type Action, type CommandName, type RulesConfig, type WatchEvent, type WatchState } from './rules.js';
+import { initialState, persisted, staleMarketMs, step, type Action, type CommandName, type RulesConfig, type WatchEvent, type WatchState } from './rules.js';
 
 const cfg: RulesConfig = {
   noBarAlertMs: 120_000,
@@ -333,5 +333,87 @@ describe('rules: gateway heartbeat and reconnects', () => {
     sim.send({ type: 'heartbeat', instanceId: 'gw-2', state: 'streaming', reconnects: 0 });
     expect(sim.alerts('reconnect')).toHaveLength(1);
     expect(sim.state.gateway).toEqual({ instanceId: 'gw-2', state: 'streaming', reconnects: 0 });
+  });
+});
+
+describe('rules: watchdog restarts and market closes', () => {
+  const HOUR = 3_600_000;
+
+  it('a restart mid-session judges staleness by when BARS last stored a bar, not by its own downtime', () => {
+    const saved = { lastFreshAt: 0, incident: null, executorHalted: false };
+    // Down for an hour while bars kept coming: no page, no halt.
+    const healthy = new Sim(cfg, initialState(HOUR, saved, { phase: 'open', lastBarStoredAt: HOUR - 20_000 }));
+    healthy.now = HOUR;
+    healthy.runUntil(HOUR + 30 * 60_000);
+    expect(healthy.alerts()).toEqual([]);
+    expect(healthy.commands()).toEqual([]);
+    // Down for an hour while the data was dead: it pages at once, and halts too, it has been stale long enough.
+    const dead = new Sim(cfg, initialState(HOUR, saved, { phase: 'open', lastBarStoredAt: 0 }));
+    dead.now = HOUR;
+    dead.bars = false;
+    dead.runUntil(HOUR + 1_000);
+    expect(dead.alerts('no_bar')).toEqual([expect.objectContaining({ at: HOUR + 1_000 })]);
+    expect(dead.commands('halt')).toHaveLength(1);
+    // No evidence at all (stream unreadable): the wait starts at the restart.
+    const blind = new Sim(cfg, initialState(HOUR, saved, { phase: 'open', lastBarStoredAt: null }));
+    blind.now = HOUR;
+    blind.bars = false;
+    blind.runUntil(HOUR + 119_000);
+    expect(blind.alerts()).toEqual([]);
+    blind.runUntil(HOUR + 121_000);
+    expect(blind.alerts('no_bar')).toHaveLength(1);
+  });
+
+  it('a restart at night takes the phase from the broker clock first: a heartbeat at once opens nothing', () => {
+    const saved = { lastFreshAt: 0, incident: null, executorHalted: false };
+    const sim = new Sim(cfg, initialState(10 * HOUR, saved, { phase: 'closed', lastBarStoredAt: 0 }));
+    sim.now = 10 * HOUR;
+    sim.phase = 'closed';
+    sim.bars = false;
+    sim.send({ type: 'heartbeat', instanceId: 'gw-1', state: 'streaming', reconnects: 0 });
+    sim.runUntil(11 * HOUR);
+    expect(sim.alerts()).toEqual([]);
+    expect(sim.commands()).toEqual([]);
+  });
+
+  it('an incident open at the close carries on at the next open where it stopped, not a night later', () => {
+    const sim = new Sim();
+    sim.bars = false;
+    sim.runUntil(200_000); // stale since 0, incident open at 120 s, no halt yet (due at 300 s)
+    expect(sim.commands('halt')).toEqual([]);
+    sim.phase = 'closed';
+    sim.runUntil(17 * HOUR);
+    sim.phase = 'open';
+    sim.runUntil(17 * HOUR + 99_000);
+    expect(sim.commands('halt')).toEqual([]);
+    expect(sim.commands('flatten')).toEqual([]);
+    // 200 s stale before the close + 100 s after the open = FLATTEN_AFTER_MS: now it halts, then flattens.
+    sim.runUntil(17 * HOUR + 101_000);
+    expect(sim.commands('halt')).toEqual([expect.objectContaining({ at: 17 * HOUR + 100_000 })]);
+    expect(sim.alerts('no_bar')).toHaveLength(1);
+    sim.bars = true;
+    sim.runUntil(18 * HOUR);
+    const resolved = sim.alerts('resumed');
+    expect(resolved).toHaveLength(1);
+    // Stale for the 200 s before the close and the time from the open to the first bar, not the night.
+    expect(resolved[0]!.durationMs).toBeLessThan(10 * 60_000);
+  });
+
+  it('a restart while an incident is paused over the close keeps it paused', () => {
+    const sim = new Sim();
+    sim.bars = false;
+    sim.runUntil(200_000);
+    sim.phase = 'closed';
+    sim.runUntil(300_000);
+    const saved = JSON.parse(JSON.stringify(persisted(sim.state))) as ReturnType<typeof persisted>;
+    const restarted = new Sim(cfg, initialState(5 * HOUR, saved, { phase: 'closed', lastBarStoredAt: 0, savedAt: 300_000 }));
+    restarted.now = 5 * HOUR;
+    restarted.phase = 'closed';
+    restarted.bars = false;
+    restarted.runUntil(17 * HOUR);
+    restarted.phase = 'open';
+    restarted.runUntil(17 * HOUR + 5_000);
+    expect(restarted.commands('halt')).toEqual([]);
+    expect(staleMarketMs(restarted.state.incident!, restarted.now)).toBeLessThan(300_000);
   });
 });

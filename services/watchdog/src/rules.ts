@@ -51,6 +51,10 @@ export interface Incident {
   flatten: StepState;
   /** When bars started arriving again, or null while still stale. */
   freshSince: number | null;
+  /** Closed-market time inside the incident, which counts toward neither escalation nor its duration. */
+  pausedMs: number;
+  /** When the market closed with the incident open, until it opens again. */
+  pausedAt: number | null;
   /** Commands already alerted as failed, so each failure kind pages once per incident. */
   failedAlerted: CommandName[];
 }
@@ -96,6 +100,17 @@ export type Action =
   | { type: 'command'; command: CommandName; incidentId: string | null; reason: string }
   | { type: 'note'; msg: string; details: Record<string, unknown> };
 
+/** What the watchdog knows when it starts, besides what it stored. */
+export interface StartFacts {
+  /** The broker clock's first reading: a restart at night must not judge bars by market-hours rules. */
+  phase: MarketPhase;
+  /** When the newest bar was stored in the BARS stream (null: empty or unreadable), the evidence of what
+   * happened to the data while the watchdog was not watching. */
+  lastBarStoredAt: number | null;
+  /** When the saved state was written, if there is one. */
+  savedAt?: number | null;
+}
+
 /** What survives a restart of the watchdog (stored in KV by `state-store.ts`). */
 export interface PersistedState {
   lastFreshAt: number;
@@ -106,20 +121,30 @@ export interface PersistedState {
 const idle: Record<CommandName, boolean> = { reconnect: false, halt: false, flatten: false, resume: false };
 const iso = (ms: number) => new Date(ms).toISOString();
 
-export function initialState(now: number, saved: PersistedState | null = null): WatchState {
+export function initialState(now: number, saved: PersistedState | null = null, facts: StartFacts = { phase: 'unknown', lastBarStoredAt: null }): WatchState {
   let incident = saved?.incident ?? null;
+  const stored = facts.lastBarStoredAt;
   if (incident) {
-    // Replies to commands in flight before the restart are lost: a halt is safe to send again, a flatten is not.
+    // Replies to commands in flight before the restart are lost: a halt is safe to send again (as a retry, so
+    // it pages no second time), a flatten is not.
     incident = {
       ...incident,
       nextReconnectAt: now,
-      halt: incident.halt === 'pending' ? 'none' : incident.halt,
+      halt: incident.halt === 'pending' ? 'failed' : incident.halt,
+      haltRetryAt: incident.halt === 'pending' ? now : incident.haltRetryAt,
       flatten: incident.flatten === 'pending' ? 'done' : incident.flatten,
     };
+    // Bars stored while we were down: data may be flowing again; the next bars confirm it or stopping undoes it.
+    if (incident.freshSince === null && stored !== null && stored > saved!.lastFreshAt) incident.freshSince = stored;
+    // Down across a close: the closed time since we last wrote counts as paused, not as a night of staleness.
+    if (facts.phase === 'closed' && incident.pausedAt === null) incident.pausedAt = Math.min(now, Math.max(incident.staleSince, facts.savedAt ?? now));
   }
+  // Without an open incident the time the watchdog was down must not count as stale on its own word: the
+  // stream says when the last bar really came. With no evidence at all, the wait starts now.
+  const lastFreshAt = incident ? Math.max(saved!.lastFreshAt, stored ?? -Infinity) : stored !== null ? Math.max(stored, saved?.lastFreshAt ?? -Infinity) : now;
   return {
-    phase: 'unknown',
-    lastFreshAt: saved?.lastFreshAt ?? now,
+    phase: facts.phase,
+    lastFreshAt,
     lastHeartbeatAt: now,
     gateway: null,
     gatewayDown: null,
@@ -144,8 +169,16 @@ export function step(cfg: RulesConfig, state: WatchState, event: WatchEvent, now
   switch (event.type) {
     case 'tick':
       if (s.phase === 'closed' && event.phase !== 'closed') {
-        // Bars stop overnight by design: the wait for the first bar starts when the market opens.
+        // Bars stop overnight by design: the wait for the first bar starts when the market opens, and an
+        // incident carried over the close picks up where it stopped, not a night's staleness later.
         s.lastFreshAt = Math.max(s.lastFreshAt, now);
+        if (s.incident?.pausedAt != null) {
+          s.incident.pausedMs += now - s.incident.pausedAt;
+          s.incident.pausedAt = null;
+          s.incident.nextReconnectAt = now;
+        }
+      } else if (s.phase !== 'closed' && event.phase === 'closed' && s.incident) {
+        s.incident.pausedAt = now;
       }
       s.phase = event.phase;
       break;
@@ -237,14 +270,14 @@ function evaluate(cfg: RulesConfig, s: WatchState, now: number, actions: Action[
     actions.push(alert('gateway_down', 'critical', 'open', s.gatewayDown.id, `no gateway heartbeat for ${secs(now - s.lastHeartbeatAt)}`, null, { lastHeartbeatAt: iso(s.lastHeartbeatAt), phase: s.phase }));
   }
   const staleMs = now - s.lastFreshAt;
-  if (s.incident?.freshSince != null && staleMs >= cfg.noBarAlertMs) {
+  if (watching && s.incident?.freshSince != null && staleMs >= cfg.noBarAlertMs) {
     s.incident.freshSince = null;
     actions.push(note('bars stopped again before the incident resolved', { incidentId: s.incident.id }));
   }
   if (!s.incident && watching && staleMs >= cfg.noBarAlertMs) openIncident(s, now, staleMs, actions);
   const inc = s.incident;
   if (inc && inc.freshSince !== null && now - inc.freshSince >= cfg.resumeAfterMs) {
-    const durationMs = inc.freshSince - inc.staleSince;
+    const durationMs = staleMarketMs(inc, inc.freshSince);
     actions.push(alert('resumed', 'info', 'resolved', inc.id, `data fresh again; it was stale for ${secs(durationMs)}`, durationMs, { reconnectsSent: inc.reconnectsSent, halted: inc.halt === 'done', flattened: inc.flatten === 'done' }));
     s.incident = null;
   } else if (inc && watching && inc.freshSince === null) {
@@ -273,6 +306,8 @@ function openIncident(s: WatchState, now: number, staleMs: number, actions: Acti
     haltRetryAt: now,
     flatten: 'none',
     freshSince: null,
+    pausedMs: 0,
+    pausedAt: null,
     failedAlerted: [],
   };
   actions.push(alert('no_bar', 'critical', 'open', s.incident.id, `no bar for ${secs(staleMs)} while the market is ${s.phase}`, null, { lastFreshAt: iso(s.lastFreshAt), phase: s.phase }));
@@ -285,7 +320,7 @@ function escalate(cfg: RulesConfig, s: WatchState, inc: Incident, now: number, a
     inc.reconnectsSent += 1;
     actions.push({ type: 'command', command: 'reconnect', incidentId: inc.id, reason: `no bar for ${secs(now - inc.staleSince)}` });
   }
-  const staleFor = now - inc.staleSince;
+  const staleFor = staleMarketMs(inc, now);
   const due = staleFor >= cfg.flattenAfterMs || inc.reconnectFailures >= cfg.flattenAfterFailures;
   const haltDue = inc.halt === 'none' || (inc.halt === 'failed' && now >= inc.haltRetryAt);
   if (cfg.flattenPolicy !== 'off' && due && haltDue && !s.inFlight.resume) {
@@ -303,6 +338,12 @@ function escalate(cfg: RulesConfig, s: WatchState, inc: Incident, now: number, a
     actions.push(alert('flatten', 'critical', 'open', inc.id, `flattening all positions: data stale for ${secs(staleFor)}`, null, { staleMs: staleFor }));
     actions.push({ type: 'command', command: 'flatten', incidentId: inc.id, reason: `market data stale for ${secs(staleFor)}` });
   }
+}
+
+/** How long the incident's data has been stale by `t`, leaving out the time the market was closed. */
+export function staleMarketMs(inc: Pick<Incident, 'staleSince' | 'pausedMs' | 'pausedAt'>, t: number): number {
+  const pausing = inc.pausedAt !== null && t > inc.pausedAt ? t - inc.pausedAt : 0;
+  return Math.max(0, t - inc.staleSince - inc.pausedMs - pausing);
 }
 
 function recordReconnect(cfg: RulesConfig, s: WatchState, now: number, source: 'gateway' | 'watchdog', actions: Action[]): void {

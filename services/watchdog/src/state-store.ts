@@ -2,6 +2,7 @@ import { Kvm, type KV } from '@nats-io/kv';
 import type { NatsConnection } from '@nats-io/transport-node';
 import { kvBuckets } from '@vigil/contracts';
 import type { Logger, Metrics } from '@vigil/service-kit';
+import { setTimeout as sleep } from 'node:timers/promises';
 import * as z from 'zod';
 import type { PersistedState } from './rules.js';
 
@@ -27,6 +28,8 @@ const Snapshot = z.strictObject({
       haltRetryAt: z.number(),
       flatten: step,
       freshSince: z.number().nullable(),
+      pausedMs: z.number().nonnegative().default(0),
+      pausedAt: z.number().nullable().default(null),
       failedAlerted: z.array(command),
     })
     .nullable(),
@@ -35,54 +38,67 @@ const Snapshot = z.strictObject({
 /**
  * Keeps the open incident and the executor's halt in a JetStream KV bucket, so a restarted watchdog
  * carries on the same incident (no second no_bar page, no second flatten) and still sends the resume.
- * Writes are coalesced: at most one in flight, the newest state wins.
+ * Writes are coalesced: at most one in flight, the newest state wins. A bucket that cannot be bound yet
+ * (JetStream still starting) is bound again on the next write, so memory comes back once JetStream does.
  */
 export class StateStore {
+  private kv: KV | null = null;
   private saving: Promise<void> | null = null;
   private next: PersistedState | null = null;
   private lastSaved = '';
+  private readonly log: Logger;
   private readonly failures;
 
-  private constructor(
-    private readonly kv: KV,
-    private readonly log: Logger,
+  constructor(
+    private readonly nc: NatsConnection,
+    logger: Logger,
     metrics: Metrics,
+    /** Reads at start: tries and the pause between them, so a NATS server still starting is waited for. */
+    private readonly readRetry = { attempts: 5, delayMs: 1_000 },
   ) {
+    this.log = logger.child({ component: 'state-store' });
     this.failures = metrics.counter('watchdog_state_store_failures_total', 'Failed reads or writes of the watchdog state bucket', ['op']);
   }
 
-  /** Bind the bucket, or null (logged) when JetStream is unavailable: the watchdog then runs without memory. */
-  static async open(nc: NatsConnection, logger: Logger, metrics: Metrics): Promise<StateStore | null> {
-    const log = logger.child({ component: 'state-store' });
-    try {
-      const { name, history } = kvBuckets.watchdogState;
-      return new StateStore(await new Kvm(nc).create(name, { history }), log, metrics);
-    } catch (err) {
-      metrics.counter('watchdog_state_store_failures_total', 'Failed reads or writes of the watchdog state bucket', ['op']).inc({ op: 'open' });
-      log.error({ err }, 'cannot open the watchdog state bucket; an open incident will not survive a restart (enable JetStream)');
-      return null;
+  private async bucket(): Promise<KV> {
+    const { name, history } = kvBuckets.watchdogState;
+    this.kv ??= await new Kvm(this.nc).create(name, { history });
+    return this.kv;
+  }
+
+  /**
+   * The stored state, or null when there is none. A read that keeps failing is retried first: starting fresh
+   * would overwrite an open incident with the next write, and that is said loudly when it must happen.
+   */
+  async load(): Promise<(PersistedState & { savedAt: number }) | null> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return this.read(await this.bucket());
+      } catch (err) {
+        this.failures.inc({ op: 'read' });
+        if (attempt >= this.readRetry.attempts) {
+          this.log.error({ err, attempts: attempt }, 'cannot read the stored watchdog state; starting fresh, and the next write replaces whatever incident was stored');
+          return null;
+        }
+        this.log.warn({ err, attempt, retryInMs: this.readRetry.delayMs }, 'cannot read the stored watchdog state yet; retrying');
+        await sleep(this.readRetry.delayMs);
+      }
     }
   }
 
-  async load(): Promise<PersistedState | null> {
-    try {
-      const entry = await this.kv.get(KEY);
-      if (!entry || entry.length === 0) return null;
-      const parsed = Snapshot.safeParse(entry.json());
-      if (!parsed.success) {
-        this.failures.inc({ op: 'decode' });
-        this.log.error({ issues: z.prettifyError(parsed.error) }, 'stored watchdog state is invalid; starting fresh');
-        return null;
-      }
-      const { lastFreshAt, incident, executorHalted } = parsed.data;
-      this.lastSaved = JSON.stringify({ lastFreshAt, incident, executorHalted });
-      this.log.info({ incidentId: incident?.id ?? null, executorHalted, savedAt: parsed.data.savedAt }, 'recovered watchdog state');
-      return { lastFreshAt, incident, executorHalted };
-    } catch (err) {
-      this.failures.inc({ op: 'read' });
-      this.log.error({ err }, 'cannot read the stored watchdog state; starting fresh');
+  private async read(kv: KV): Promise<(PersistedState & { savedAt: number }) | null> {
+    const entry = await kv.get(KEY);
+    if (!entry || entry.length === 0) return null;
+    const parsed = Snapshot.safeParse(entry.json());
+    if (!parsed.success) {
+      this.failures.inc({ op: 'decode' });
+      this.log.error({ issues: z.prettifyError(parsed.error) }, 'stored watchdog state is invalid; starting fresh');
       return null;
     }
+    const { lastFreshAt, incident, executorHalted } = parsed.data;
+    this.lastSaved = JSON.stringify({ lastFreshAt, incident, executorHalted });
+    this.log.info({ incidentId: incident?.id ?? null, executorHalted, savedAt: parsed.data.savedAt }, 'recovered watchdog state');
+    return { lastFreshAt, incident, executorHalted, savedAt: Date.parse(parsed.data.savedAt) };
   }
 
   /** Queue a write when the state changed; never throws, never blocks the caller. */
@@ -103,7 +119,7 @@ export class StateStore {
     for (let s = this.next; s; s = this.next) {
       this.next = null;
       try {
-        await this.kv.put(KEY, JSON.stringify({ v: 1, savedAt: new Date().toISOString(), ...s }));
+        await (await this.bucket()).put(KEY, JSON.stringify({ v: 1, savedAt: new Date().toISOString(), ...s }));
       } catch (err) {
         this.failures.inc({ op: 'write' });
         this.log.warn({ err, incidentId: s.incident?.id ?? null }, 'cannot store the watchdog state; will write again on the next change');

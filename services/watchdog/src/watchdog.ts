@@ -5,9 +5,10 @@ import { MarketClock, type ClockSource, type Logger, type MarketPhase, type Metr
 import { AlertPublisher } from './alerts.js';
 import { CommandSender } from './commands.js';
 import type { WatchdogConfig } from './config.js';
-import { initialState, persisted, rulesConfig, step, type Action, type WatchEvent, type WatchState } from './rules.js';
+import { initialState, persisted, rulesConfig, staleMarketMs, step, type Action, type WatchEvent, type WatchState } from './rules.js';
 import { commandSink, SinkQueue, webhookSink } from './sinks.js';
 import { StateStore } from './state-store.js';
+import { keepAlertsStream, lastBarStoredAt } from './streams.js';
 import { Stats } from './stats.js';
 
 export interface WatchdogDeps {
@@ -59,10 +60,13 @@ export async function createWatchdog(deps: WatchdogDeps): Promise<Watchdog> {
   const cfg = rulesConfig(config);
   const startedAt = now();
 
-  const store = await StateStore.open(nc, deps.logger, metrics);
-  let state: WatchState = initialState(now(), store ? await store.load() : null);
+  const store = new StateStore(nc, deps.logger, metrics);
+  const alertsStream = keepAlertsStream(nc, log, metrics);
   const clock = new MarketClock({ source: deps.clockSource, refreshMs: config.CLOCK_REFRESH_MS, logger: deps.logger, metrics, now });
   await clock.start();
+  const saved = await store.load();
+  const facts = { phase: clock.phase(), lastBarStoredAt: await lastBarStoredAt(nc, log), savedAt: saved?.savedAt ?? null };
+  let state: WatchState = initialState(now(), saved, facts);
 
   const queueOpts = {
     logger: deps.logger,
@@ -83,6 +87,7 @@ export async function createWatchdog(deps: WatchdogDeps): Promise<Watchdog> {
     metrics,
     requestedBy: instanceId,
     timeoutMs: config.COMMAND_TIMEOUT_MS,
+    flattenTimeoutMs: config.FLATTEN_TIMEOUT_MS,
     attempts: config.COMMAND_ATTEMPTS,
     backoffMs: config.COMMAND_BACKOFF_MS,
   });
@@ -96,7 +101,7 @@ export async function createWatchdog(deps: WatchdogDeps): Promise<Watchdog> {
     state = r.state;
     m.reconnects.inc(state.reconnectsTotal - before);
     for (const action of r.actions) run(action);
-    store?.save(persisted(state));
+    store.save(persisted(state));
   };
 
   const run = (action: Action): void => {
@@ -141,7 +146,11 @@ export async function createWatchdog(deps: WatchdogDeps): Promise<Watchdog> {
     stats.onTick(now(), phase !== 'closed', state.incident !== null);
   }, config.TICK_MS);
   const health = setInterval(() => publishHealth(), config.HEALTH_INTERVAL_MS);
-  log.info({ rules: cfg, incidentId: state.incident?.id ?? null, sinks: sinks.length }, 'watchdog watching');
+  const isoOrNull = (t: number | null) => (t === null ? null : new Date(t).toISOString());
+  log.info(
+    { rules: cfg, incidentId: state.incident?.id ?? null, sinks: sinks.length, phase: facts.phase, lastBarStoredAt: isoOrNull(facts.lastBarStoredAt), lastFreshAt: isoOrNull(state.lastFreshAt) },
+    'watchdog watching',
+  );
 
   function publishHealth(): void {
     const s = status();
@@ -186,7 +195,7 @@ export async function createWatchdog(deps: WatchdogDeps): Promise<Watchdog> {
       incident: inc && {
         id: inc.id,
         staleSince: new Date(inc.staleSince).toISOString(),
-        staleForMs: (inc.freshSince ?? t) - inc.staleSince,
+        staleForMs: staleMarketMs(inc, inc.freshSince ?? t),
         halt: inc.halt,
         flatten: inc.flatten,
         freshSince: inc.freshSince === null ? null : new Date(inc.freshSince).toISOString(),
@@ -199,7 +208,7 @@ export async function createWatchdog(deps: WatchdogDeps): Promise<Watchdog> {
     status,
     idle: async () => {
       await alerts.idle();
-      await store?.idle();
+      await store.idle();
     },
     stop: async () => {
       if (stopped) return;
@@ -207,12 +216,13 @@ export async function createWatchdog(deps: WatchdogDeps): Promise<Watchdog> {
       clearInterval(tick);
       clearInterval(health);
       clock.stop();
+      alertsStream.stop();
       commands.stop();
       for (const s of subs) s.unsubscribe();
       // Give queued alerts a moment to reach their sinks; a slow sink must not hold up shutdown.
       await Promise.race([alerts.idle(), sleep(2000)]);
       alerts.stop();
-      await store?.idle();
+      await store.idle();
       log.info('watchdog stopped');
     },
   };
