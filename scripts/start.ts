@@ -1,5 +1,6 @@
 // `./vigil start`: NATS, the simulator (unless Alpaca keys are set), the four services and one live
-// status view, on this machine. Ctrl-C stops everything.
+// status view, on this machine. The services get this shell's environment, except what the launcher sets
+// (see planServices). Ctrl-C stops everything.
 import { randomBytes } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
@@ -7,9 +8,9 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { connect } from '@nats-io/transport-node';
 import { generateChaos, startSim, type Sim } from '@vigil/alpaca-sim';
-import { envBool, envInt, envSymbols, findBinary, loadConfig, spawnNatsServer, type NatsServerHandle } from '@vigil/service-kit';
+import { alpacaConfig, envBool, envInt, envSymbols, findBinary, loadConfig, spawnNatsServer, type NatsServerHandle } from '@vigil/service-kit';
 import * as z from 'zod';
-import { natsCredentials, natsServerEnv, newNatsPasswords, planServices, type Mode, type NatsAuth } from './launcher/plan.js';
+import { natsCredentials, natsServerEnv, newNatsPasswords, overridden, planServices, type Mode, type NatsAuth } from './launcher/plan.js';
 import { ServiceProcess } from './launcher/processes.js';
 import { StatusView } from './launcher/status-view.js';
 
@@ -22,6 +23,9 @@ const config = loadConfig(
     NATS_PASS: z.string().min(1).optional(),
     APCA_API_KEY_ID: z.string().min(1).optional(),
     APCA_API_SECRET_KEY: z.string().min(1).optional(),
+    // Read here only to say where real keys trade; the services get them with the rest of the environment.
+    ALPACA_TRADING_URL: alpacaConfig.ALPACA_TRADING_URL,
+    ALPACA_FEED: alpacaConfig.ALPACA_FEED,
     SYMBOLS: envSymbols(['SPY', 'AAPL', 'MSFT', 'QQQ']),
     SIM_MINUTE_MS: envInt(2000, { min: 50 }),
     SIM_PORT: envInt(8070, { min: 0, max: 65535 }),
@@ -63,9 +67,10 @@ if (!natsUrl) {
 
 let sim: Sim | null = null;
 let mode: Mode;
+const paper = new URL(config.ALPACA_TRADING_URL).hostname.startsWith('paper-api.');
 if (config.APCA_API_KEY_ID && config.APCA_API_SECRET_KEY) {
   mode = { kind: 'alpaca', keyId: config.APCA_API_KEY_ID, secret: config.APCA_API_SECRET_KEY };
-  say('Alpaca keys found: running against Alpaca paper trading (https://paper-api.alpaca.markets) and the live IEX feed.');
+  say(`Alpaca keys found: trading at ${config.ALPACA_TRADING_URL}${paper ? ' (paper)' : ' (NOT paper trading)'} on the ${config.ALPACA_FEED} feed.`);
 } else {
   const sessionMinutes = 390;
   sim = await startSim({
@@ -82,6 +87,11 @@ if (config.APCA_API_KEY_ID && config.APCA_API_SECRET_KEY) {
 }
 
 const plans = planServices(mode, natsUrl, config.SYMBOLS, process.env, auth);
+const replaced = overridden(process.env, plans);
+say(
+  `the services get this shell's environment (STRATEGY, SYMBOLS, risk limits, FLATTEN_POLICY, ALERT_WEBHOOK_URL...) except what the launcher sets: NATS_URL and the NATS logins, HTTP ports${mode.kind === 'sim' ? ", the simulator's keys and URLs" : ''}` +
+    (replaced.length ? `; your ${replaced.join(', ')} ${replaced.length === 1 ? 'does' : 'do'} not apply` : ''),
+);
 const processes = plans.map((plan) => new ServiceProcess(plan, join(logDir, `${plan.name}.log`), () => {}));
 for (const p of processes) p.start();
 const watchdogUrl = `http://127.0.0.1:${plans.find((p) => p.name === 'watchdog')!.env.HTTP_PORT}/`;
@@ -95,7 +105,7 @@ const nc = await connect({
   waitOnFirstConnect: true,
 });
 const view = new StatusView(nc, {
-  mode: mode.kind === 'sim' ? 'simulator' : 'Alpaca paper trading',
+  mode: mode.kind === 'sim' ? 'simulator' : paper ? 'Alpaca paper trading' : `Alpaca at ${config.ALPACA_TRADING_URL}`,
   watchdogUrl,
   logDir,
   processes,

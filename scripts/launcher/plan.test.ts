@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { demoThresholds, NATS_USERS, natsCredentials, natsServerEnv, newNatsPasswords, planServices } from './plan.js';
+import { demoThresholds, NATS_USERS, natsCredentials, natsServerEnv, newNatsPasswords, overridden, planServices } from './plan.js';
 
 const sim = { kind: 'sim' as const, msPerMinute: 2000, simUrl: 'http://127.0.0.1:8070', wsUrl: 'ws://127.0.0.1:8070', keyId: 'SIMKEY', secret: 'SIMSECRET' };
 
@@ -68,5 +68,33 @@ describe('launch plan', () => {
     expect(shared.every((p) => p.env.NATS_USER === 'vigil' && p.env.NATS_PASS === 'pw')).toBe(true);
     const none = planServices(sim, 'nats://x', ['SPY']);
     expect(none.some((p) => 'NATS_USER' in p.env || 'NATS_PASS' in p.env)).toBe(false);
+  });
+
+  it('passes the user\'s environment to every service, under the values the launcher decides', () => {
+    let n = 0;
+    const passwords = newNatsPasswords((size) => Buffer.alloc(size, ++n));
+    const user = {
+      STRATEGY: 'momentum',
+      MAX_POSITION_QTY: '5',
+      FLATTEN_POLICY: 'flatten',
+      STALE_AFTER_MS: '3000',
+      PATH: '/usr/bin',
+      NATS_URL: 'nats://elsewhere:4222',
+      NATS_USER: 'someone',
+      HTTP_PORT: '9000',
+      ALPACA_TRADING_URL: 'https://api.alpaca.markets',
+      UNSET: undefined,
+      ...natsServerEnv(passwords),
+    };
+    const plans = planServices(sim, 'nats://127.0.0.1:4333', ['SPY'], user, { kind: 'users', passwords });
+    const [gateway, strategy, executor, watchdog] = plans;
+    expect(strategy!.env).toMatchObject({ STRATEGY: 'momentum', NATS_URL: 'nats://127.0.0.1:4333', NATS_USER: 'strategy', HTTP_PORT: '8082', PATH: '/usr/bin' });
+    expect(executor!.env).toMatchObject({ MAX_POSITION_QTY: '5', ALPACA_TRADING_URL: sim.simUrl });
+    expect(watchdog!.env.FLATTEN_POLICY).toBe('flatten');
+    // The demo's scaled thresholds are defaults: a value the user exported wins.
+    expect(gateway!.env.STALE_AFTER_MS).toBe('3000');
+    expect(gateway!.env.PONG_TIMEOUT_MS).toBe('2000');
+    expect(plans.every((p) => !('UNSET' in p.env) && Object.keys(natsServerEnv(passwords)).every((v) => !(v in p.env)))).toBe(true);
+    expect(overridden(user, plans)).toEqual(['ALPACA_TRADING_URL', 'HTTP_PORT', 'NATS_URL', 'NATS_USER']);
   });
 });

@@ -57,6 +57,12 @@ export function portVariable(name: ServicePlan['name']): string {
   return `${name.toUpperCase().replace('-', '_')}_PORT`;
 }
 
+/**
+ * Each service's environment, in three layers: the user's environment (so STRATEGY, SYMBOLS, risk limits,
+ * FLATTEN_POLICY, ALERT_WEBHOOK_URL... reach the services as they would when run alone), over the demo's
+ * defaults (LOG_LEVEL, the simulator's scaled thresholds), under what the launcher must decide: where NATS is
+ * and who logs in, the mode's keys and URLs, one HTTP port each, and the gateway's symbols (the simulator's).
+ */
 export function planServices(
   mode: Mode,
   natsUrl: string,
@@ -64,17 +70,47 @@ export function planServices(
   env: Record<string, string | undefined> = {},
   auth: NatsAuth = { kind: 'none' },
 ): ServicePlan[] {
-  const common: Record<string, string> = { NATS_URL: natsUrl, LOG_LEVEL: env.LOG_LEVEL ?? 'info', APCA_API_KEY_ID: mode.keyId, APCA_API_SECRET_KEY: mode.secret };
+  const user = passedThrough(env);
+  const decided: Record<string, string> = { NATS_URL: natsUrl, APCA_API_KEY_ID: mode.keyId, APCA_API_SECRET_KEY: mode.secret };
+  const defaults: Record<string, string> = { LOG_LEVEL: 'info' };
   if (mode.kind === 'sim') {
-    Object.assign(common, { ALPACA_TRADING_URL: mode.simUrl, ALPACA_DATA_URL: mode.simUrl, ALPACA_STREAM_URL: mode.wsUrl, CLOCK_REFRESH_MS: '2000' });
+    Object.assign(decided, { ALPACA_TRADING_URL: mode.simUrl, ALPACA_DATA_URL: mode.simUrl, ALPACA_STREAM_URL: mode.wsUrl });
+    defaults.CLOCK_REFRESH_MS = '2000';
   }
   const port = (name: ServicePlan['name']) => env[portVariable(name)] ?? String(SERVICE_PORTS[name]);
   const scaled = mode.kind === 'sim' ? demoThresholds(mode.msPerMinute) : {};
   return (['market-gateway', 'strategy', 'executor', 'watchdog'] as const).map((name) => ({
     name,
     entry: `services/${name}/src/main.ts`,
-    env: { ...common, ...natsCredentials(auth, name), HTTP_PORT: port(name), ...(name === 'market-gateway' ? { SYMBOLS: symbols.join(',') } : {}), ...(scaled[name] ?? {}) },
+    env: {
+      ...defaults,
+      ...(scaled[name] ?? {}),
+      ...user,
+      ...decided,
+      ...natsCredentials(auth, name),
+      HTTP_PORT: port(name),
+      ...(name === 'market-gateway' ? { SYMBOLS: symbols.join(',') } : {}),
+    },
   }));
+}
+
+/**
+ * The user's variables a service may see: every set one except the private server's passwords, which the
+ * launcher puts in its own environment for nats-server and which would let any service log in as any user.
+ */
+export function passedThrough(env: Record<string, string | undefined>): Record<string, string> {
+  const secret = new Set<string>(Object.values(NATS_USERS).map((u) => u.passwordVar));
+  return Object.fromEntries(Object.entries(env).filter((e): e is [string, string] => e[1] !== undefined && !secret.has(e[0])));
+}
+
+/**
+ * The variables the user set that the launcher replaced for at least one service, so the start log can say
+ * which of their settings do not apply.
+ */
+export function overridden(env: Record<string, string | undefined>, plans: ServicePlan[]): string[] {
+  const names = new Set<string>();
+  for (const p of plans) for (const [k, v] of Object.entries(passedThrough(env))) if (k in p.env && p.env[k] !== v) names.add(k);
+  return [...names].sort();
 }
 
 /**
