@@ -22,7 +22,14 @@ export interface SessionContext {
 }
 
 /** Garbage of three flavours: broken JSON, a non-array, and a bar that breaks the schema. */
-const GARBAGE = ['[{"T":"b","S":"SPY","o":', '{"T":"b"}', '[{"T":"b","S":"SPY","o":"NaN","t":12}]'];
+// Truncated JSON, a bar missing its fields, wrong types, and a bar well-formed but impossible (low above high,
+// mid-minute start, far in the future): a consumer that checks types alone would take the last one in.
+const GARBAGE = [
+  '[{"T":"b","S":"SPY","o":',
+  '{"T":"b"}',
+  '[{"T":"b","S":"SPY","o":"NaN","t":12}]',
+  '[{"T":"b","S":"SPY","o":100,"h":99,"l":101,"c":100,"v":10,"t":"2099-01-01T00:00:30Z","n":1,"vw":100}]',
+];
 
 /** One client connection: the auth / subscribe state machine, and delivery of market data under faults. */
 export class Session {

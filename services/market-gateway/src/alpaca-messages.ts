@@ -37,7 +37,9 @@ export type StreamSubscription = z.infer<typeof Subscription>;
 
 /** The REST bars response (`GET /v2/stocks/bars`). */
 export const BarsPage = z.object({
-  bars: z.record(z.string(), z.array(WireBar).nullable()).nullable().default({}),
+  // Each bar is validated on its own (rest-bars.ts): one malformed bar must not sink the page, and with it the
+  // backfill that live bars wait behind.
+  bars: z.record(z.string(), z.array(z.unknown()).nullable()).nullable().default({}),
   next_page_token: z.string().nullable().optional(),
 });
 export type BarsPage = z.infer<typeof BarsPage>;

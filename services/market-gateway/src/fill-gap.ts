@@ -1,7 +1,7 @@
 import type { Feed } from '@vigil/contracts';
 import type { AlpacaRest } from '@vigil/service-kit';
 import { newBarsFor, planBackfill, settledThrough, type BackfillWindow } from './backfill.js';
-import { toBar } from './bars.js';
+import { barFromWire, type RejectBar } from './bars.js';
 import type { BarPublisher } from './publisher.js';
 import { fetchBars } from './rest-bars.js';
 
@@ -14,6 +14,8 @@ export interface FillGapRequest {
   source: 'backfill' | 'poll';
   brokerNowMs: number;
   maxPages?: number;
+  /** Where a bar that is not a valid bar goes (logged and counted); it is never offered. */
+  rejectBar: RejectBar;
 }
 
 export interface FillGapResult {
@@ -29,17 +31,20 @@ export async function fillGap(req: FillGapRequest): Promise<FillGapResult | null
   const { publisher, symbols } = req;
   const window = planBackfill(symbols, publisher.lastPublished(), req.brokerNowMs, req.maxLookbackMs);
   if (!window) return null;
-  const { bars, pages } = await fetchBars(req.stocks, {
+  const { bars, pages, invalid } = await fetchBars(req.stocks, {
     symbols,
     start: window.start,
     feed: req.feed,
     ...(req.maxPages ? { maxPages: req.maxPages } : {}),
   });
   const receivedAt = new Date(req.brokerNowMs);
+  for (const bad of invalid) req.rejectBar(bad.symbol, req.source, bad.raw, bad.error);
   let offered = 0;
   for (const symbol of symbols) {
     for (const wire of newBarsFor(bars.get(symbol) ?? [], publisher.lastPublished().get(symbol))) {
-      if (publisher.offer(toBar(wire, symbol, req.source, req.feed, receivedAt)) === 'queued') offered += 1;
+      const converted = barFromWire(wire, symbol, req.source, req.feed, receivedAt);
+      if (!converted.ok) req.rejectBar(symbol, req.source, wire, converted.error);
+      else if (publisher.offer(converted.bar) === 'queued') offered += 1;
     }
   }
   return { window, pages, offered, settledThrough: settledThrough(bars.values(), req.brokerNowMs) };

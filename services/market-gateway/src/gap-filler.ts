@@ -1,6 +1,7 @@
 import type { Feed } from '@vigil/contracts';
 import { backoffDelay, type AlpacaRest, type BackoffPolicy, type Logger, type Metrics } from '@vigil/service-kit';
 import { setTimeout as sleep } from 'node:timers/promises';
+import type { RejectBar } from './bars.js';
 import { fillGap } from './fill-gap.js';
 import type { BarPublisher } from './publisher.js';
 
@@ -10,6 +11,7 @@ export interface GapFillerDeps {
   symbols: string[];
   feed: Feed;
   maxLookbackMs: number;
+  rejectBar: RejectBar;
   retry: BackoffPolicy;
   /** Broker time: the window must be on the clock the bars are stamped with. */
   brokerNow: () => number;
@@ -84,9 +86,9 @@ export class GapFiller {
   }
 
   private async runOnce(reason: string): Promise<void> {
-    const { stocks, publisher, symbols, feed, maxLookbackMs } = this.deps;
+    const { stocks, publisher, symbols, feed, maxLookbackMs, rejectBar } = this.deps;
     const brokerNowMs = this.deps.brokerNow();
-    const result = await fillGap({ stocks, publisher, symbols, feed, maxLookbackMs, source: 'backfill', brokerNowMs });
+    const result = await fillGap({ stocks, publisher, symbols, feed, maxLookbackMs, rejectBar, source: 'backfill', brokerNowMs });
     if (!result) {
       this.m.runs.inc({ outcome: 'nothing_to_do' });
       this.log.debug({ reason }, 'no gap to backfill');

@@ -3,7 +3,7 @@ import type { NatsConnection } from '@nats-io/transport-node';
 import { ensureStreams, streams, type GatewayHeartbeat, type GatewayState } from '@vigil/contracts';
 import { createAlpacaRest, MarketClock, type AlpacaRest, type Logger, type Metrics, type Readiness } from '@vigil/service-kit';
 import { MINUTE_MS, opensGap } from './backfill.js';
-import { toBar } from './bars.js';
+import { barFromWire, type RejectBar } from './bars.js';
 import { serveGatewayCommands } from './commands.js';
 import type { GatewayConfig } from './config.js';
 import { GapFiller } from './gap-filler.js';
@@ -59,7 +59,12 @@ export async function createGateway(deps: GatewayDeps): Promise<Gateway> {
     onOverflowCleared: () => gapFiller?.trigger('bar buffer overflowed'),
   });
   await publisher.loadLastPublished(jsm, symbols);
-  gapFiller = new GapFiller({ stocks: rest.stocks, publisher, symbols, feed: config.ALPACA_FEED, maxLookbackMs: config.BACKFILL_MAX_LOOKBACK_MS, retry, brokerNow, logger, metrics });
+  const badBars = metrics.counter('gateway_invalid_bars_total', 'Bars dropped because they are not valid bars (e.g. low above high), by source', ['source']);
+  const rejectBar: RejectBar = (symbol, source, wire, error) => {
+    badBars.inc({ source });
+    logger.error({ symbol, source, bar: wire, error }, 'dropped a bar from Alpaca that is not a valid bar');
+  };
+  gapFiller = new GapFiller({ stocks: rest.stocks, publisher, symbols, feed: config.ALPACA_FEED, maxLookbackMs: config.BACKFILL_MAX_LOOKBACK_MS, rejectBar, retry, brokerNow, logger, metrics });
   const filler = gapFiller;
   metrics.gauge('gateway_last_bar_age_seconds', 'Broker time since the end of the last published bar, per symbol', ['symbol'], function () {
     const now = brokerNow();
@@ -91,12 +96,13 @@ export async function createGateway(deps: GatewayDeps): Promise<Gateway> {
     metrics,
     onBar: (wire) => {
       if (!symbols.includes(wire.S)) return;
+      const converted = barFromWire(wire, wire.S, 'live', config.ALPACA_FEED, new Date(brokerNow()));
+      if (!converted.ok) return rejectBar(wire.S, 'live', wire, converted.error);
       if (wire.T === 'b' && opensGap(Date.parse(wire.t), publisher.lastPublished().get(wire.S), filler.coveredThrough())) {
         filler.trigger(`${wire.S} ${wire.t} arrived after a gap`);
       }
-      const bar = toBar(wire, wire.S, 'live', config.ALPACA_FEED, new Date(brokerNow()));
-      if (wire.T === 'u') publisher.offerCorrection(bar);
-      else publisher.offer(bar);
+      if (wire.T === 'u') publisher.offerCorrection(converted.bar);
+      else publisher.offer(converted.bar);
     },
     onSubscribed: () => filler.trigger('subscribed'),
     onStateChange: (state: GatewayState, reason: string) => {
@@ -117,6 +123,7 @@ export async function createGateway(deps: GatewayDeps): Promise<Gateway> {
     pollIntervalMs: config.POLL_INTERVAL_MS,
     pollAfterMs: config.POLL_AFTER_MS,
     maxLookbackMs: config.BACKFILL_MAX_LOOKBACK_MS,
+    rejectBar,
     downSince: () => downSince,
     marketPhase,
     brokerNow,

@@ -1,5 +1,6 @@
 import type { Feed } from '@vigil/contracts';
 import type { AlpacaRest, Logger, MarketPhase, Metrics } from '@vigil/service-kit';
+import type { RejectBar } from './bars.js';
 import { fillGap } from './fill-gap.js';
 import type { BarPublisher } from './publisher.js';
 
@@ -12,6 +13,7 @@ export interface OutagePollerDeps {
   /** Start polling once the stream has been down this long. */
   pollAfterMs: number;
   maxLookbackMs: number;
+  rejectBar: RejectBar;
   /** Local ms since the stream last delivered, or null while it is streaming. */
   downSince: () => number | null;
   marketPhase: () => MarketPhase;
@@ -78,8 +80,8 @@ export class OutagePoller {
   }
 
   private async pollOnce(): Promise<void> {
-    const { stocks, publisher, symbols, feed, maxLookbackMs } = this.deps;
-    const result = await fillGap({ stocks, publisher, symbols, feed, maxLookbackMs, source: 'poll', brokerNowMs: this.deps.brokerNow(), maxPages: 5 });
+    const { stocks, publisher, symbols, feed, maxLookbackMs, rejectBar } = this.deps;
+    const result = await fillGap({ stocks, publisher, symbols, feed, maxLookbackMs, rejectBar, source: 'poll', brokerNowMs: this.deps.brokerNow(), maxPages: 5 });
     this.m.polls.inc({ outcome: 'ok' });
     if (!result) return;
     this.m.bars.inc({ source: 'poll' }, result.offered);

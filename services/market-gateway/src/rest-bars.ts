@@ -1,6 +1,6 @@
 import type { AlpacaRest } from '@vigil/service-kit';
 import * as z from 'zod';
-import { BarsPage, type WireBar } from './alpaca-messages.js';
+import { BarsPage, WireBar } from './alpaca-messages.js';
 
 export class BarsFetchError extends Error {
   override name = 'BarsFetchError';
@@ -18,10 +18,18 @@ export interface FetchBarsRequest {
 
 /**
  * One multi-symbol `GET /v2/stocks/bars` request, following `next_page_token` to the end. The body is
- * validated here, not trusted: a malformed page is a `BarsFetchError` naming what was wrong.
+ * validated here, not trusted: a malformed page is a `BarsFetchError` naming what was wrong; a malformed bar in
+ * a good page is returned in `invalid`, for the caller to report, and the rest of the page is used.
  */
-export async function fetchBars(stocks: AlpacaRest['stocks'], req: FetchBarsRequest): Promise<{ bars: Map<string, WireBar[]>; pages: number }> {
+export interface InvalidRestBar {
+  symbol: string;
+  raw: unknown;
+  error: string;
+}
+
+export async function fetchBars(stocks: AlpacaRest['stocks'], req: FetchBarsRequest): Promise<{ bars: Map<string, WireBar[]>; pages: number; invalid: InvalidRestBar[] }> {
   const bars = new Map<string, WireBar[]>();
+  const invalid: InvalidRestBar[] = [];
   let pageToken: string | undefined;
   let pages = 0;
   do {
@@ -45,14 +53,18 @@ export async function fetchBars(stocks: AlpacaRest['stocks'], req: FetchBarsRequ
     if (!page.success) throw new BarsFetchError(`bars response is malformed: ${z.prettifyError(page.error).replace(/\n\s*/g, ' ')}`, { cause: page.error });
     for (const [symbol, list] of Object.entries(page.data.bars ?? {})) {
       const acc = bars.get(symbol) ?? [];
-      acc.push(...(list ?? []));
+      for (const raw of list ?? []) {
+        const bar = WireBar.safeParse(raw);
+        if (bar.success) acc.push(bar.data);
+        else invalid.push({ symbol, raw, error: z.prettifyError(bar.error).replace(/\n\s*/g, ' ') });
+      }
       bars.set(symbol, acc);
     }
     pages += 1;
     pageToken = page.data.next_page_token ?? undefined;
     if (pages >= (req.maxPages ?? 50) && pageToken) throw new BarsFetchError(`bars response still paginating after ${pages} pages; narrow the window`);
   } while (pageToken);
-  return { bars, pages };
+  return { bars, pages, invalid };
 }
 
 function describe(err: unknown): string {
