@@ -90,8 +90,3 @@ function decideAlpacaError(code: number, msg: string, policy: ReconnectPolicy, b
       return backoff(`Alpaca error ${code} ${msg}`);
   }
 }
-
-/** States a person must act on; the watchdog alerts on them. */
-export function needsPerson(state: GatewayState): boolean {
-  return state === 'auth_failed' || state === 'config_error';
-}

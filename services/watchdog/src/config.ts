@@ -19,6 +19,8 @@ export const watchdogConfig = z.object({
   /** More than FLAP_MAX_RECONNECTS reconnects within FLAP_WINDOW_MS is a flap. */
   FLAP_MAX_RECONNECTS: envInt(3, { min: 1 }),
   FLAP_WINDOW_MS: envInt(600_000, { min: 1 }),
+  /** Gateway buffer fill (0..1) that raises `buffer_high`: NATS has been refusing bars for a while. */
+  BUFFER_ALERT_FILL: z.coerce.number({ error: 'expected a number between 0 and 1' }).gt(0).max(1).default(0.5),
   HEALTH_INTERVAL_MS: envInt(60_000, { min: 100 }),
   CLOCK_REFRESH_MS: envInt(30_000, { min: 10 }),
   /** How often the rules look at the time; keep it well under the smallest threshold. */

@@ -1,3 +1,4 @@
+import type { GatewayState } from '@vigil/contracts';
 import type { MarketPhase } from '@vigil/service-kit';
 import { describe, expect, it } from 'vitest';
 import { initialState, persisted, staleMarketMs, step, type Action, type CommandName, type RulesConfig, type WatchEvent, type WatchState } from './rules.js';
@@ -11,6 +12,7 @@ const cfg: RulesConfig = {
   resumeAfterMs: 60_000,
   flapMaxReconnects: 3,
   flapWindowMs: 600_000,
+  bufferAlertFill: 0.5,
 };
 
 type Reply = { ok: boolean; error?: string } | 'hang';
@@ -27,6 +29,8 @@ class Sim {
   heartbeats = true;
   bars = true;
   gatewayReconnects = 0;
+  gatewayState: GatewayState = 'streaming';
+  bufferFill = 0;
   replies: Partial<Record<CommandName, Reply>> = {};
   private pending: { at: number; event: WatchEvent }[] = [];
 
@@ -57,7 +61,7 @@ class Sim {
         this.pending.splice(this.pending.indexOf(p), 1);
         this.send(p.event);
       }
-      if (this.heartbeats && this.now % 5000 === 0) this.send({ type: 'heartbeat', instanceId: 'gw-1', state: 'streaming', reconnects: this.gatewayReconnects });
+      if (this.heartbeats && this.now % 5000 === 0) this.send({ type: 'heartbeat', instanceId: 'gw-1', state: this.gatewayState, reason: 'test', reconnects: this.gatewayReconnects, bufferFill: this.bufferFill });
       if (this.bars && this.now % 60_000 === 0) this.send({ type: 'bar', symbol: 'SPY' });
       this.send({ type: 'tick', phase: this.phase });
     }
@@ -330,7 +334,7 @@ describe('rules: gateway heartbeat and reconnects', () => {
     const sim = new Sim();
     sim.gatewayReconnects = 7;
     sim.runUntil(10_000);
-    sim.send({ type: 'heartbeat', instanceId: 'gw-2', state: 'streaming', reconnects: 0 });
+    sim.send({ type: 'heartbeat', instanceId: 'gw-2', state: 'streaming', reason: 'test', reconnects: 0, bufferFill: 0 });
     expect(sim.alerts('reconnect')).toHaveLength(1);
     expect(sim.state.gateway).toEqual({ instanceId: 'gw-2', state: 'streaming', reconnects: 0 });
   });
@@ -370,7 +374,7 @@ describe('rules: watchdog restarts and market closes', () => {
     sim.now = 10 * HOUR;
     sim.phase = 'closed';
     sim.bars = false;
-    sim.send({ type: 'heartbeat', instanceId: 'gw-1', state: 'streaming', reconnects: 0 });
+    sim.send({ type: 'heartbeat', instanceId: 'gw-1', state: 'streaming', reason: 'test', reconnects: 0, bufferFill: 0 });
     sim.runUntil(11 * HOUR);
     expect(sim.alerts()).toEqual([]);
     expect(sim.commands()).toEqual([]);
@@ -415,5 +419,36 @@ describe('rules: watchdog restarts and market closes', () => {
     restarted.runUntil(17 * HOUR + 5_000);
     expect(restarted.commands('halt')).toEqual([]);
     expect(staleMarketMs(restarted.state.incident!, restarted.now)).toBeLessThan(300_000);
+  });
+});
+
+describe('rules: gateway states a person must act on', () => {
+  it('raises auth_failed and config_error once while the heartbeat reports them, and resolves them when it moves on', () => {
+    const sim = new Sim();
+    sim.runUntil(10_000);
+    sim.gatewayState = 'auth_failed';
+    sim.runUntil(60_000);
+    expect(sim.alerts('auth_failed')).toEqual([expect.objectContaining({ status: 'open', severity: 'critical', at: 15_000 })]);
+    sim.gatewayState = 'streaming';
+    sim.runUntil(70_000);
+    expect(sim.alerts('auth_failed')).toEqual([expect.objectContaining({ status: 'open' }), expect.objectContaining({ status: 'resolved', durationMs: 50_000 })]);
+    sim.gatewayState = 'config_error';
+    sim.runUntil(80_000);
+    expect(sim.alerts('config_error')).toEqual([expect.objectContaining({ status: 'open', severity: 'critical', message: expect.stringContaining('test') })]);
+  });
+
+  it('raises buffer_high at BUFFER_ALERT_FILL and resolves it only below half of it', () => {
+    const sim = new Sim();
+    sim.bufferFill = 0.4;
+    sim.runUntil(10_000);
+    expect(sim.alerts('buffer_high')).toEqual([]);
+    sim.bufferFill = 0.6;
+    sim.runUntil(20_000);
+    sim.bufferFill = 0.3;
+    sim.runUntil(30_000);
+    expect(sim.alerts('buffer_high')).toEqual([expect.objectContaining({ status: 'open', severity: 'warning' })]);
+    sim.bufferFill = 0.1;
+    sim.runUntil(40_000);
+    expect(sim.alerts('buffer_high').map((a) => a.status)).toEqual(['open', 'resolved']);
   });
 });

@@ -17,6 +17,8 @@ export interface RulesConfig {
   resumeAfterMs: number;
   flapMaxReconnects: number;
   flapWindowMs: number;
+  /** Gateway bar buffer fill (0..1) at which `buffer_high` opens; it resolves below half of it. */
+  bufferAlertFill: number;
 }
 
 export function rulesConfig(c: WatchdogConfig): RulesConfig {
@@ -29,6 +31,7 @@ export function rulesConfig(c: WatchdogConfig): RulesConfig {
     resumeAfterMs: c.RESUME_AFTER_MS,
     flapMaxReconnects: c.FLAP_MAX_RECONNECTS,
     flapWindowMs: c.FLAP_WINDOW_MS,
+    bufferAlertFill: c.BUFFER_ALERT_FILL,
   };
 }
 
@@ -66,6 +69,8 @@ export interface WatchState {
   lastHeartbeatAt: number;
   gateway: { instanceId: string; state: GatewayState; reconnects: number } | null;
   gatewayDown: { id: string; since: number } | null;
+  /** Gateway conditions a person must fix or watch, open until the heartbeat says otherwise. */
+  gatewayAlerts: Partial<Record<GatewayAlertKind, { id: string; since: number }>>;
   incident: Incident | null;
   /** True from the moment a halt is requested until a resume succeeds (a lost halt reply must not strand it). */
   executorHalted: boolean;
@@ -82,8 +87,11 @@ export interface WatchState {
 export type WatchEvent =
   | { type: 'tick'; phase: MarketPhase }
   | { type: 'bar'; symbol: string }
-  | { type: 'heartbeat'; instanceId: string; state: GatewayState; reconnects: number }
+  | { type: 'heartbeat'; instanceId: string; state: GatewayState; reason: string; reconnects: number; bufferFill: number }
   | { type: 'command_result'; command: CommandName; incidentId: string | null; ok: boolean; error?: string };
+
+/** The gateway states no reconnect can fix (keys rejected, a setting Alpaca refuses), and a filling buffer. */
+type GatewayAlertKind = 'auth_failed' | 'config_error' | 'buffer_high';
 
 export interface AlertDraft {
   kind: AlertKind;
@@ -148,6 +156,7 @@ export function initialState(now: number, saved: PersistedState | null = null, f
     lastHeartbeatAt: now,
     gateway: null,
     gatewayDown: null,
+    gatewayAlerts: {},
     incident,
     executorHalted: saved?.executorHalted ?? false,
     resumeRetryAt: now,
@@ -216,6 +225,26 @@ function onHeartbeat(cfg: RulesConfig, s: WatchState, hb: Extract<WatchEvent, { 
     actions.push(note('gateway restarted; counting reconnects from its new counter', { from: prev.instanceId, to: hb.instanceId }));
   }
   s.gateway = { instanceId: hb.instanceId, state: hb.state, reconnects: hb.reconnects };
+  const fillHigh = s.gatewayAlerts.buffer_high ? hb.bufferFill >= cfg.bufferAlertFill / 2 : hb.bufferFill >= cfg.bufferAlertFill;
+  const conditions: Record<GatewayAlertKind, { on: boolean; open: string; resolved: string }> = {
+    auth_failed: { on: hb.state === 'auth_failed', open: `Alpaca rejects the gateway's keys: ${hb.reason}`, resolved: 'the gateway is past auth_failed' },
+    config_error: { on: hb.state === 'config_error', open: `Alpaca refuses the gateway's configuration: ${hb.reason}`, resolved: 'the gateway is past config_error' },
+    buffer_high: {
+      on: fillHigh,
+      open: `the gateway's bar buffer is ${Math.round(hb.bufferFill * 100)}% full: NATS is refusing bars; at 100% new bars are refused and refetched later`,
+      resolved: `the gateway's bar buffer drained (${Math.round(hb.bufferFill * 100)}% full)`,
+    },
+  };
+  for (const [kind, c] of Object.entries(conditions) as [GatewayAlertKind, (typeof conditions)[GatewayAlertKind]][]) {
+    const open = s.gatewayAlerts[kind];
+    if (c.on && !open) {
+      s.gatewayAlerts[kind] = { id: `${kind}-${iso(now)}`, since: now };
+      actions.push(alert(kind, kind === 'buffer_high' ? 'warning' : 'critical', 'open', s.gatewayAlerts[kind]!.id, c.open, null, { state: hb.state, reason: hb.reason, bufferFill: hb.bufferFill }));
+    } else if (!c.on && open) {
+      delete s.gatewayAlerts[kind];
+      actions.push(alert(kind, 'info', 'resolved', open.id, `${c.resolved} after ${secs(now - open.since)}`, now - open.since, { state: hb.state }));
+    }
+  }
   s.commandedReconnects = s.commandedReconnects.filter((t) => now - t < cfg.flapWindowMs);
   for (let i = 0; i < seen; i++) {
     if (s.commandedReconnects.length > 0) s.commandedReconnects.shift();

@@ -131,7 +131,7 @@ export async function createWatchdog(deps: WatchdogDeps): Promise<Watchdog> {
     } else {
       const hb = d.value as GatewayHeartbeat;
       m.heartbeats.inc();
-      apply({ type: 'heartbeat', instanceId: hb.instanceId, state: hb.state, reconnects: hb.reconnects });
+      apply({ type: 'heartbeat', instanceId: hb.instanceId, state: hb.state, reason: hb.reason, reconnects: hb.reconnects, bufferFill: hb.bufferFill });
     }
   };
   // Plain core subscriptions: they see JetStream-published bars too, and take nothing from durable consumers.

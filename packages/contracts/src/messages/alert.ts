@@ -13,6 +13,7 @@ export const AlertKind = z.enum([
   'command_failed',
   'auth_failed',
   'config_error',
+  'buffer_high',
 ]);
 export type AlertKind = z.infer<typeof AlertKind>;
 
