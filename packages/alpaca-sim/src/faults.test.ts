@@ -36,4 +36,14 @@ describe('faults', () => {
     expect(book.injected).toMatchObject({ stall: 1, conn_limit: 1, drop: 1, blackhole: 1 });
     expect(book.applied).toMatchObject({ conn_limit: 2 });
   });
+
+  it('narrows a REST fault to one route when given one', () => {
+    const book = new FaultBook(() => 100);
+    book.inject({ kind: 'rest_error', scope: 'trading', route: 'POST /v2/orders', count: 1 });
+    expect(book.find('rest_error', undefined, 'trading', 'GET /v2/orders')).toBeUndefined();
+    expect(book.find('rest_error', undefined, 'trading', 'GET /v2/clock')).toBeUndefined();
+    expect(book.find('rest_error', undefined, 'trading', 'POST /v2/orders')).toBeDefined();
+    expect(book.find('rest_error', undefined, 'data', 'POST /v2/orders')).toBeUndefined();
+    expect(parseFault({ kind: 'rest_error', route: '/v2/orders' }).success).toBe(false);
+  });
 });

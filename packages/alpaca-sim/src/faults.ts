@@ -4,6 +4,11 @@ import * as z from 'zod';
 const key = z.string().min(1).max(256).optional();
 const scope = z.enum(['data', 'trading', 'all']).default('all');
 const errorStatus = z.int().min(400).max(599);
+/** Narrows a REST fault to one endpoint: `"<METHOD> <path prefix>"`, e.g. `"POST /v2/orders"`. */
+const route = z
+  .string()
+  .regex(/^(GET|POST|PATCH|PUT|DELETE) \/\S*$/, { error: 'expected "<METHOD> <path prefix>", e.g. "POST /v2/orders"' })
+  .optional();
 
 /** Faults that act once on the current connections. */
 const instant = [
@@ -32,8 +37,8 @@ const lasting = [
   z.object({ kind: z.literal('late_bars'), key, delayMs: z.int().min(0).max(600_000).default(5000) }),
   z.object({ kind: z.literal('updated_bars'), key }),
   z.object({ kind: z.literal('slow'), key, delayMs: z.int().min(0).max(600_000).default(1000) }),
-  z.object({ kind: z.literal('rest_error'), scope, status: errorStatus.default(500), retryAfterSec: z.int().min(0).max(3600).default(1), count: z.int().min(1).optional() }),
-  z.object({ kind: z.literal('rest_slow'), scope, delayMs: z.int().min(0).max(600_000).default(2000), count: z.int().min(1).optional() }),
+  z.object({ kind: z.literal('rest_error'), scope, route, status: errorStatus.default(500), retryAfterSec: z.int().min(0).max(3600).default(1), count: z.int().min(1).optional() }),
+  z.object({ kind: z.literal('rest_slow'), scope, route, delayMs: z.int().min(0).max(600_000).default(2000), count: z.int().min(1).optional() }),
 ] as const;
 
 const timing = { durationMs: z.int().min(1).optional(), durationMinutes: z.number().positive().optional() };
@@ -145,15 +150,19 @@ export class FaultBook extends EventEmitter<FaultEvents> {
     return fault;
   }
 
-  /** The first live fault of `kind` that applies to `forKey` (faults without a key apply to everyone). */
-  find<K extends LastingKind>(kind: K, forKey?: string, scope?: 'data' | 'trading'): Fault<K> | undefined {
+  /**
+   * The first live fault of `kind` that applies to `forKey` (faults without a key apply to everyone), and for a
+   * REST fault to the API and the request (`"<METHOD> <path>"`; faults without a route apply to every request).
+   */
+  find<K extends LastingKind>(kind: K, forKey?: string, scope?: 'data' | 'trading', request?: string): Fault<K> | undefined {
     const now = this.wallNow();
     return this.active.find(
       (f) =>
         f.kind === kind &&
         (f.expiresAtMs === undefined || f.expiresAtMs > now) &&
         (!('key' in f) || f.key === undefined || f.key === forKey) &&
-        (!('scope' in f) || scope === undefined || f.scope === 'all' || f.scope === scope),
+        (!('scope' in f) || scope === undefined || f.scope === 'all' || f.scope === scope) &&
+        (!('route' in f) || f.route === undefined || (request !== undefined && request.startsWith(f.route))),
     ) as Fault<K> | undefined;
   }
 

@@ -169,7 +169,7 @@ export class Sim {
       const rateHeaders = { 'X-RateLimit-Limit': String(this.limiter.perMinute), 'X-RateLimit-Remaining': String(limit.remaining), 'X-RateLimit-Reset': String(limit.resetSec) };
       if (limit.retryAfterSec) return sendError(res, 429, 'rate limit exceeded', { ...rateHeaders, 'Retry-After': String(limit.retryAfterSec) });
       for (const [k, v] of Object.entries(rateHeaders)) res.setHeader(k, v);
-      if (await this.restFaults(api, res)) return;
+      if (await this.restFaults(api, `${req.method} ${url.pathname}`, res)) return;
       if (bars) {
         if (req.method !== 'GET') return sendError(res, 405, 'method not allowed');
         return handleBars({ model: this.model, now: () => this.clock.now() }, url, res, bars[1] && decodeURIComponent(bars[1]));
@@ -183,13 +183,13 @@ export class Sim {
   }
 
   /** rest_slow delays, rest_error answers instead of the endpoint; true when the request was answered. */
-  private async restFaults(api: 'data' | 'trading', res: ServerResponse): Promise<boolean> {
-    const slow = this.faults.find('rest_slow', undefined, api);
+  private async restFaults(api: 'data' | 'trading', request: string, res: ServerResponse): Promise<boolean> {
+    const slow = this.faults.find('rest_slow', undefined, api, request);
     if (slow) {
       this.faults.use(slow);
       await new Promise((r) => setTimeout(r, slow.delayMs));
     }
-    const error = this.faults.find('rest_error', undefined, api);
+    const error = this.faults.find('rest_error', undefined, api, request);
     if (!error) return false;
     this.faults.use(error);
     const headers: Record<string, string> = error.status === 429 || error.status === 503 ? { 'Retry-After': String(error.retryAfterSec) } : {};

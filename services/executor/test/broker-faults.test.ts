@@ -31,7 +31,7 @@ const retries = (kind: string) => ex.lines().filter((l) => l.msg === `find order
 
 describe('broker errors are retried or reported, never swallowed', () => {
   it('waits out a 429 for at least its Retry-After, then places the order once', async () => {
-    await injectFault(env, { kind: 'rest_error', scope: 'trading', status: 429, retryAfterSec: 1, count: 1 });
+    await injectFault(env, { kind: 'rest_error', scope: 'trading', route: 'POST /v2/orders', status: 429, retryAfterSec: 1, count: 1 });
     const s = freshSignal(env, 'SPY', 'buy', 2);
     await publishSignal(env, s);
     await waitFor(() => eventsFor(env, s.id).some((e) => e.event === 'submitted'), 'the order');
@@ -41,7 +41,8 @@ describe('broker errors are retried or reported, never swallowed', () => {
   });
 
   it('retries 5xx with backoff, then places the order once', async () => {
-    await injectFault(env, { kind: 'rest_error', scope: 'trading', status: 500, count: 2 });
+    // Only the order POST fails: the order tracker's polls and clock reads must not use up the two errors.
+    await injectFault(env, { kind: 'rest_error', scope: 'trading', route: 'POST /v2/orders', status: 500, count: 2 });
     const s = freshSignal(env, 'QQQ', 'buy', 1);
     await publishSignal(env, s);
     await waitFor(() => eventsFor(env, s.id).some((e) => e.event === 'submitted'), 'the order');
