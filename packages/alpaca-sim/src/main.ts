@@ -6,7 +6,14 @@ import { startSim } from './sim.js';
 
 function chaosFrom(cfg: SimConfig): ChaosEntry[] | undefined {
   if (cfg.SIM_CHAOS_FILE) {
-    const parsed = chaosSchedule.safeParse(JSON.parse(readFileSync(cfg.SIM_CHAOS_FILE, 'utf8')));
+    let json: unknown;
+    try {
+      json = JSON.parse(readFileSync(cfg.SIM_CHAOS_FILE, 'utf8'));
+    } catch (err) {
+      process.stderr.write(`alpaca-sim: cannot read SIM_CHAOS_FILE ${cfg.SIM_CHAOS_FILE} as JSON: ${(err as Error).message}\n`);
+      process.exit(2);
+    }
+    const parsed = chaosSchedule.safeParse(json);
     if (!parsed.success) {
       process.stderr.write(`alpaca-sim: SIM_CHAOS_FILE ${cfg.SIM_CHAOS_FILE} is not a chaos schedule: ${parsed.error.message}\n`);
       process.exit(2);
