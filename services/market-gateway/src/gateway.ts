@@ -66,9 +66,9 @@ export async function createGateway(deps: GatewayDeps): Promise<Gateway> {
   };
   gapFiller = new GapFiller({ stocks: rest.stocks, publisher, symbols, feed: config.ALPACA_FEED, maxLookbackMs: config.BACKFILL_MAX_LOOKBACK_MS, rejectBar, retry, brokerNow, logger, metrics });
   const filler = gapFiller;
-  metrics.gauge('gateway_last_bar_age_seconds', 'Broker time since the end of the last published bar, per symbol', ['symbol'], function () {
+  metrics.gauge('gateway_last_bar_age_seconds', 'Broker time since the end of the last bar stored in JetStream, per symbol', ['symbol'], function () {
     const now = brokerNow();
-    for (const [symbol, t] of publisher.lastPublished()) this.set({ symbol }, Math.max(0, (now - t - MINUTE_MS) / 1000));
+    for (const [symbol, t] of publisher.lastStored()) this.set({ symbol }, Math.max(0, (now - t - MINUTE_MS) / 1000));
   });
   const uptime = new UptimeTracker();
   const streamingWaiters = new Set<() => void>();
@@ -149,7 +149,7 @@ export async function createGateway(deps: GatewayDeps): Promise<Gateway> {
       connectedSince: iso(s.streamingSince),
       lastMessageAt: iso(s.lastDataAt),
       lastBarAt: iso(s.lastBarAt),
-      lastBarTBySymbol: Object.fromEntries([...publisher.lastPublished()].map(([sym, t]) => [sym, new Date(t).toISOString()])),
+      lastBarTBySymbol: Object.fromEntries([...publisher.lastStored()].map(([sym, t]) => [sym, new Date(t).toISOString()])),
       barsLastMinute: publisher.publishedLastMinute(),
       reconnects: s.reconnects,
       uptimePct: uptime.percent(),

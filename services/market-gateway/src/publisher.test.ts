@@ -187,9 +187,13 @@ describe('BarPublisher against a real JetStream', () => {
     await server.stop();
     for (const hhmm of ['15:32', '15:33', '15:34']) p.offer(bar('SPY', hhmm));
     await new Promise((r) => setTimeout(r, 500));
+    // Queued is not stored: what the heartbeat reports stays at the last acknowledged bar meanwhile.
+    expect(p.lastPublished().get('SPY')).toBe(Date.parse('2026-11-27T15:34:00Z'));
+    expect(p.lastStored().get('SPY')).toBe(Date.parse('2026-11-27T15:31:00Z'));
     await server.start();
     await p.idle();
     expect((await stored()).map((r) => r.bar.t.slice(11, 16))).toEqual(['15:31', '15:32', '15:33', '15:34']);
+    expect(p.lastStored().get('SPY')).toBe(Date.parse('2026-11-27T15:34:00Z'));
   });
 
   it('publishes a burst of many symbols exactly once and each in time order, across a NATS restart mid-burst', async () => {

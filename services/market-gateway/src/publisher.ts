@@ -73,6 +73,9 @@ export function nextBatch<T extends { bar: Pick<Bar, 'symbol'> }>(queue: readonl
  */
 export class BarPublisher {
   private readonly lastT = new Map<string, number>();
+  /** Per symbol, the newest bar JetStream has acknowledged: what the heartbeat reports, unlike `lastT`, which
+   * moves when a bar is queued (for ordering and dedup) even while NATS refuses it. */
+  private readonly storedT = new Map<string, number>();
   private readonly revisions = new Map<string, number>();
   private readonly held = new Map<string, Bar[]>();
   private queue: QueuedBar[] = [];
@@ -121,13 +124,20 @@ export class BarPublisher {
       }
       const t = Date.parse(decoded.value.t);
       this.lastT.set(symbol, t);
+      this.storedT.set(symbol, t);
       this.revisions.set(`${symbol}:${t}`, decoded.value.revision);
     }
     this.log.info({ last: Object.fromEntries([...this.lastT].map(([s, t]) => [s, new Date(t).toISOString()])) }, 'resuming from the last stored bars');
   }
 
+  /** The newest bar per symbol offered for publishing (queued or stored): where backfill starts. */
   lastPublished(): ReadonlyMap<string, number> {
     return this.lastT;
+  }
+
+  /** The newest bar per symbol JetStream has stored. */
+  lastStored(): ReadonlyMap<string, number> {
+    return this.storedT;
   }
 
   buffered(): number {
@@ -250,6 +260,8 @@ export class BarPublisher {
     });
     published.catch(() => {}); // a publish abandoned below must not surface as an unhandled rejection
     const ack = await Promise.race([published, this.connectionLost.promise]);
+    const t = Date.parse(bar.t);
+    if (t > (this.storedT.get(bar.symbol) ?? Number.NEGATIVE_INFINITY)) this.storedT.set(bar.symbol, t);
     if (ack.duplicate) this.m.skipped.inc({ by: 'stream' });
     else {
       this.m.published.inc({ source: bar.source });

@@ -37,7 +37,7 @@ export const GatewayHeartbeat = z.strictObject({
   connectedSince: isoInstant.nullable(),
   lastMessageAt: isoInstant.nullable(),
   lastBarAt: isoInstant.nullable(),
-  /** Start of the last published bar per symbol (bar time, not receipt time). */
+  /** Start of the last bar stored in JetStream per symbol (bar time, not receipt time). */
   lastBarTBySymbol: z.record(z.string(), isoInstant),
   barsLastMinute: nonNegativeInt,
   /** Outages: streaming connections lost (not attempts). */
