@@ -138,6 +138,16 @@ describe('BarPublisher against a real JetStream', () => {
     expect(spy).toEqual(['15:30 backfill', '15:31 live', '15:32 live', '15:33 backfill', '15:34 live']);
   });
 
+  it('keeps a correction of a bar still held: the corrected values are stored, once', async () => {
+    const p = publisher();
+    p.hold('SPY');
+    p.offer(bar('SPY', '15:33', 'live', 100));
+    expect(p.offerCorrection(bar('SPY', '15:33', 'live', 101))).toBe('held');
+    p.release('SPY');
+    await p.idle();
+    expect((await stored()).map((r) => [r.bar.t.slice(11, 16), r.bar.close, r.bar.revision])).toEqual([['15:33', 101, 0]]);
+  });
+
   it('releases bars that arrived out of order while held in time order', async () => {
     const p = publisher();
     p.hold('SPY');

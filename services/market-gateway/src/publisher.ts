@@ -227,7 +227,16 @@ export class BarPublisher {
   offerCorrection(bar: Bar): 'queued' | 'held' | 'skipped' | 'overflow' {
     const t = Date.parse(bar.t);
     const last = this.lastT.get(bar.symbol);
-    if (last === undefined || t > last) return this.offer(bar);
+    if (last === undefined || t > last) {
+      // The bar it corrects is still waiting behind a backfill: the corrected values take its place.
+      const waiting = this.held.get(bar.symbol);
+      const original = waiting?.findIndex((w) => w.revision === 0 && Date.parse(w.t) === t) ?? -1;
+      if (waiting && original >= 0) {
+        waiting[original] = bar;
+        return 'held';
+      }
+      return this.offer(bar);
+    }
     const key = `${bar.symbol}:${t}`;
     const revision = (this.revisions.get(key) ?? 0) + 1;
     this.revisions.set(key, revision);
