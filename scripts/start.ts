@@ -11,7 +11,7 @@ import { generateChaos, startSim, type Sim } from '@vigil/alpaca-sim';
 import { alpacaConfig, envBool, envInt, envSymbols, findBinary, loadConfig, spawnNatsServer, type NatsServerHandle } from '@vigil/service-kit';
 import * as z from 'zod';
 import { natsCredentials, natsServerEnv, newNatsPasswords, overridden, planServices, type Mode, type NatsAuth } from './launcher/plan.js';
-import { ServiceProcess } from './launcher/processes.js';
+import { dieWithLauncher, ServiceProcess } from './launcher/processes.js';
 import { StatusView } from './launcher/status-view.js';
 
 const root = resolve(import.meta.dirname, '..');
@@ -34,6 +34,9 @@ const config = loadConfig(
   }),
 );
 const say = (line: string) => process.stderr.write(`[vigil] ${line}\n`);
+// A reader that took the Ctrl-C too (`./vigil start | tee log`) closes the pipe; a write failing with EPIPE
+// must not kill the launcher half-way through stopping the services.
+for (const stream of [process.stdout, process.stderr]) stream.on('error', () => {});
 
 const logDir = join(root, '.vigil', 'logs');
 mkdirSync(logDir, { recursive: true });
@@ -54,7 +57,13 @@ if (!natsUrl) {
   const passwords = newNatsPasswords(randomBytes);
   Object.assign(process.env, natsServerEnv(passwords));
   auth = { kind: 'users', passwords };
-  nats = await spawnNatsServer(binary, { dir: natsDir, extraConfig: await readFile(join(root, 'infra', 'nats', 'auth.conf'), 'utf8') });
+  // Out of the terminal's process group, like the services: it stops last, after they have drained.
+  nats = await spawnNatsServer(binary, {
+    dir: natsDir,
+    extraConfig: await readFile(join(root, 'infra', 'nats', 'auth.conf'), 'utf8'),
+    detached: true,
+    wrapper: dieWithLauncher,
+  });
   natsUrl = nats.url;
   const opsEnv = join(root, '.vigil', 'nats-ops.env');
   const ops = natsCredentials(auth, 'ops');
@@ -116,11 +125,15 @@ say(`watchdog page: ${watchdogUrl}`);
 
 let stopping = false;
 async function stopAll(signal: string): Promise<void> {
-  if (stopping) return;
+  if (stopping) {
+    say(`${signal}: already stopping (a service that does not stop gets SIGKILL after 12 s)`);
+    return;
+  }
   stopping = true;
   say(`${signal}: stopping services, simulator and NATS`);
   view.stop();
-  await Promise.all([...processes].reverse().map((p) => p.stop()));
+  // One at a time, watchdog first: it must not judge the gateway's silence, nor the executor trade, while the rest stop.
+  for (const p of [...processes].reverse()) say(`${p.plan.name} stopped: ${await p.stop()}`);
   await nc.close().catch(() => {});
   await sim?.close();
   await nats?.cleanup();
@@ -131,3 +144,5 @@ async function stopAll(signal: string): Promise<void> {
 }
 process.on('SIGINT', () => void stopAll('SIGINT'));
 process.on('SIGTERM', () => void stopAll('SIGTERM'));
+// The children are out of the terminal's process group, so a closed terminal reaches only the launcher.
+process.on('SIGHUP', () => void stopAll('SIGHUP'));

@@ -1,7 +1,19 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { createWriteStream, type WriteStream } from 'node:fs';
-import { backoffDelay } from '@vigil/service-kit';
+import { closeSync, openSync } from 'node:fs';
+import { backoffDelay, findBinary } from '@vigil/service-kit';
 import type { ServicePlan } from './plan.js';
+
+/**
+ * The command prefix for a child that must not outlive the launcher, even one killed by SIGKILL with no chance
+ * to stop it: Linux's parent-death signal (SIGTERM, so a service still drains), set by util-linux's setpriv,
+ * which Debian always has. Empty without setpriv: there only the launcher's signal handlers stop the children.
+ */
+export function parentDeathWrapper(setpriv: string | null): string[] {
+  return setpriv ? [setpriv, '--pdeathsig', 'SIGTERM'] : [];
+}
+
+/** The wrapper for every child of the launcher: the services, and the private nats-server. */
+export const dieWithLauncher = parentDeathWrapper(findBinary('setpriv'));
 
 export type ProcessState = 'starting' | 'running' | 'restarting' | 'failed' | 'stopped';
 
@@ -9,6 +21,10 @@ export type ProcessState = 'starting' | 'running' | 'restarting' | 'failed' | 's
  * One service as a child process, logging to its own file, restarted with backoff when it dies (as
  * compose's `restart: unless-stopped` would). Exit code 2 is a configuration error: restarting cannot
  * fix it, so it stays down and says so.
+ *
+ * The child runs in its own process group: a terminal's Ctrl-C reaches only the launcher, which stops the
+ * services one by one with a single SIGTERM each. In the terminal's group each would also get the SIGINT,
+ * and the launcher's SIGTERM would then be a second signal, which skips the NATS drain.
  */
 export class ServiceProcess {
   state: ProcessState = 'starting';
@@ -16,24 +32,26 @@ export class ServiceProcess {
   lastExit: string | null = null;
   private child: ChildProcess | null = null;
   private timer: NodeJS.Timeout | null = null;
-  private stopping = false;
-  private readonly log: WriteStream;
+  private stopped: Promise<string | null> | null = null;
+  private readonly logFd: number;
 
   constructor(
     readonly plan: ServicePlan,
     readonly logPath: string,
     private readonly onChange: (p: ServiceProcess) => void,
   ) {
-    this.log = createWriteStream(logPath, { flags: 'a' });
+    // The child writes its log file itself: through a pipe, a launcher that died first would leave it
+    // hanging at exit (pino retries a broken pipe forever) and its shutdown unrecorded.
+    this.logFd = openSync(logPath, 'a');
   }
 
   start(): void {
-    const child = spawn(process.execPath, ['--conditions=vigil-source', '--import', 'tsx', this.plan.entry], {
+    const [command, ...args] = [...dieWithLauncher, process.execPath, '--conditions=vigil-source', '--import', 'tsx', this.plan.entry];
+    const child = spawn(command!, args, {
       env: { PATH: process.env.PATH, HOME: process.env.HOME, ...this.plan.env },
-      stdio: ['ignore', 'pipe', 'pipe'],
+      stdio: ['ignore', this.logFd, this.logFd],
+      detached: true,
     });
-    child.stdout?.pipe(this.log, { end: false });
-    child.stderr?.pipe(this.log, { end: false });
     child.once('spawn', () => this.set('running'));
     child.once('exit', (code, signal) => this.onExit(code, signal));
     this.child = child;
@@ -45,8 +63,12 @@ export class ServiceProcess {
   }
 
   /** SIGTERM, then SIGKILL after `graceMs`. Resolves to how the last run ended (`code 0` is a clean stop). */
-  async stop(graceMs = 12_000): Promise<string | null> {
-    this.stopping = true;
+  stop(graceMs = 12_000): Promise<string | null> {
+    this.stopped ??= this.terminate(graceMs);
+    return this.stopped;
+  }
+
+  private async terminate(graceMs: number): Promise<string | null> {
     if (this.timer) clearTimeout(this.timer);
     const child = this.child;
     if (child && child.exitCode === null && child.signalCode === null) {
@@ -57,14 +79,14 @@ export class ServiceProcess {
       clearTimeout(killer);
     }
     this.set('stopped');
-    await new Promise((resolve) => this.log.end(resolve));
+    closeSync(this.logFd);
     return this.lastExit;
   }
 
   private onExit(code: number | null, signal: NodeJS.Signals | null): void {
     this.child = null;
     this.lastExit = signal ? `signal ${signal}` : `code ${code}`;
-    if (this.stopping) return;
+    if (this.stopped) return;
     if (code === 2) {
       this.set('failed');
       return;

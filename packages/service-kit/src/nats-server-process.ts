@@ -31,6 +31,13 @@ export interface SpawnNatsOptions {
   port?: number;
   /** Keep JetStream data here (default: a temp dir removed by `cleanup()`). */
   dir?: string;
+  /**
+   * Run it in its own process group, so a terminal's Ctrl-C reaches only the caller, which stops it once its
+   * clients have drained (`./vigil start`); by itself it would exit on the same Ctrl-C, before they drain.
+   */
+  detached?: boolean;
+  /** A command to run nats-server under, e.g. `setpriv --pdeathsig SIGTERM` so it cannot outlive the caller. */
+  wrapper?: string[];
 }
 
 const running = new Set<ChildProcess>();
@@ -38,10 +45,11 @@ process.once('exit', () => {
   for (const child of running) child.kill('SIGKILL');
 });
 
-export function findBinary(): string | null {
+/** Where `name` is installed: PATH, then the sbin directories Debian's package uses (absent from a user's PATH). */
+export function findBinary(name = 'nats-server'): string | null {
   const dirs = [...(process.env.PATH ?? '').split(delimiter), '/usr/sbin', '/usr/local/sbin', '/usr/local/bin'];
   for (const dir of dirs) {
-    const candidate = join(dir, 'nats-server');
+    const candidate = join(dir, name);
     if (dir && existsSync(candidate)) return candidate;
   }
   return null;
@@ -77,7 +85,8 @@ export async function spawnNatsServer(binary: string, opts: SpawnNatsOptions = {
     if (child) return;
     await writeConfig();
     output = '';
-    const proc = spawn(binary, ['-c', confPath], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const [command, ...args] = [...(opts.wrapper ?? []), binary, '-c', confPath];
+    const proc = spawn(command!, args, { stdio: ['ignore', 'pipe', 'pipe'], detached: opts.detached ?? false });
     proc.stdout?.on('data', (d: Buffer) => (output = (output + d.toString()).slice(-4000)));
     proc.stderr?.on('data', (d: Buffer) => (output = (output + d.toString()).slice(-4000)));
     running.add(proc);

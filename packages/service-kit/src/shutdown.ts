@@ -16,7 +16,10 @@ export interface ShutdownOptions {
 
 /**
  * On SIGTERM or SIGINT run the shutdown tasks in order and exit 0; if they overrun the deadline, exit 1
- * so an orchestrator never waits on a wedged process. A second signal exits at once.
+ * so an orchestrator never waits on a wedged process. A SIGINT during shutdown (a second Ctrl-C: a person
+ * insisting) exits at once. A repeated SIGTERM does not cut the drain short: supervisors that lose patience
+ * send SIGKILL, and Linux's parent-death signal (how `./vigil start`'s services learn the launcher died)
+ * comes again each time a thread of the dying launcher exits.
  */
 export function installShutdown(opts: ShutdownOptions): { shutdown: (reason: string) => Promise<void> } {
   const exit = opts.exit ?? ((code: number) => process.exit(code));
@@ -51,12 +54,14 @@ export function installShutdown(opts: ShutdownOptions): { shutdown: (reason: str
 
   for (const signal of opts.signals ?? ['SIGTERM', 'SIGINT']) {
     process.on(signal, () => {
-      if (running) {
+      if (!running) {
+        void shutdown(signal);
+      } else if (signal === 'SIGINT') {
         opts.logger.warn({ signal }, 'second signal; exiting immediately');
         exit(130);
-        return;
+      } else {
+        opts.logger.info({ signal }, 'already shutting down; the deadline still applies');
       }
-      void shutdown(signal);
     });
   }
   return { shutdown };
