@@ -118,7 +118,7 @@ const view = new StatusView(nc, {
   watchdogUrl,
   logDir,
   processes,
-  ...(sim ? { simClock: () => String(sim!.clockStatus().nowNy) } : {}),
+  ...(sim ? { simClock: () => String(sim!.clockStatus().nowNy), brokerNow: () => sim!.clock.now() } : {}),
 });
 view.start();
 say(`watchdog page: ${watchdogUrl}`);

@@ -1,5 +1,5 @@
 import type { NatsConnection } from '@nats-io/transport-node';
-import { decode, subjects, type Alert, type Bar, type GatewayHeartbeat, type OrderEvent } from '@vigil/contracts';
+import { barEnd, decode, subjects, type Alert, type Bar, type GatewayHeartbeat, type OrderEvent } from '@vigil/contracts';
 import type { ServiceProcess } from './processes.js';
 
 export interface StatusSources {
@@ -8,6 +8,32 @@ export interface StatusSources {
   logDir: string;
   processes: ServiceProcess[];
   simClock?: () => string;
+  /** The broker's clock in ms (the simulator's); absent on Alpaca, where the view has no clock read of its own. */
+  brokerNow?: () => number;
+}
+
+/** `1.2 s`, or `3.5 min` once seconds stop being readable at a glance. */
+export function ago(ms: number): string {
+  return ms < 120_000 ? `${(ms / 1000).toFixed(1)} s` : `${(ms / 60_000).toFixed(1)} min`;
+}
+
+/** The bar with the latest start among those named, or null for none. */
+export function newestBar<B extends Pick<Bar, 't'>>(bars: (B | null | undefined)[]): B | null {
+  let newest: B | null = null;
+  for (const b of bars) if (b && (!newest || Date.parse(b.t) > Date.parse(newest.t))) newest = b;
+  return newest;
+}
+
+/**
+ * How old the newest bar is. By broker time, from the bar's end to the broker's now, as the strategy and
+ * the watchdog judge freshness, when the view has the broker's clock; otherwise only how long ago the
+ * gateway last received a bar, on this machine's clock (the gateway's, since it runs here), and it says so.
+ */
+export function lastBarAge(newest: Pick<Bar, 't'> | null, brokerNow: number | null, lastBarAt: string | null, now: number): string {
+  // Clamped at 0: a bar cannot end after now, so a negative figure would only be clock skew.
+  if (newest && brokerNow !== null) return `${ago(Math.max(0, brokerNow - barEnd(newest).getTime()))} since the newest bar ended (broker time)`;
+  if (lastBarAt) return `${ago(Math.max(0, now - Date.parse(lastBarAt)))} since the gateway received a bar (this machine's clock; no broker clock in this view)`;
+  return 'no bar yet';
 }
 
 /**
@@ -19,6 +45,7 @@ export class StatusView {
   private heartbeatAt = 0;
   private barTimes: number[] = [];
   private lastBar: Bar | null = null;
+  private newest: Bar | null = null;
   private alerts: Alert[] = [];
   private orders: OrderEvent[] = [];
   private orderCount = 0;
@@ -37,6 +64,7 @@ export class StatusView {
     });
     this.listen(subjects.bars1mAll, (v) => {
       this.lastBar = v as Bar;
+      this.newest = newestBar([this.newest, this.lastBar]);
       this.barTimes.push(Date.now());
     });
     this.listen(subjects.alertsAll, (v) => this.alerts.push(v as Alert));
@@ -68,6 +96,9 @@ export class StatusView {
     this.orders = this.orders.slice(-3);
     const hb = this.heartbeat;
     const hbAge = hb ? `${((now - this.heartbeatAt) / 1000).toFixed(1)} s ago` : 'none yet';
+    // The heartbeat's per-symbol starts cover bars published before the view subscribed.
+    const newest = newestBar<Pick<Bar, 't'>>([this.newest, ...Object.values(hb?.lastBarTBySymbol ?? {}).map((t) => ({ t }))]);
+    const barAge = lastBarAge(newest, this.sources.brokerNow?.() ?? null, hb?.lastBarAt ?? null, now);
     const out = [
       `Vigil — ${this.sources.mode}${this.sources.simClock ? `   market time ${this.sources.simClock()}` : ''}`,
       `watchdog page  ${this.sources.watchdogUrl}     logs ${this.sources.logDir}/`,
@@ -75,6 +106,7 @@ export class StatusView {
       `gateway        ${hb ? `${hb.state} — ${hb.reason}` : 'no heartbeat yet'} (heartbeat ${hbAge})`,
       `market         ${hb ? (hb.marketOpen === null ? 'unknown' : hb.marketOpen ? 'open' : 'closed') : '-'}${hb?.polling ? '   polling REST during outage' : ''}`,
       `bars           ${this.barTimes.length} in the last minute; last ${this.lastBar ? `${this.lastBar.symbol} ${this.lastBar.t.slice(11, 16)}Z (${this.lastBar.source})` : 'none yet'}`,
+      `last bar age   ${barAge}`,
       `reconnects     ${hb?.reconnects ?? 0}`,
       `orders         ${this.orderCount}${this.orders.map((o) => `\n               ${o.at.slice(11, 19)} ${o.event} ${o.side} ${o.qty} ${o.symbol}${o.reason ? ` (${o.reason})` : ''}`).join('')}`,
       `alerts         ${this.alerts.length === 0 ? 'none' : ''}${this.alerts.map((a) => `\n               ${a.at.slice(11, 19)} ${a.severity} ${a.kind} ${a.status}: ${a.message}`).join('')}`,
