@@ -1,12 +1,13 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Msg, NatsConnection, Subscription } from '@nats-io/transport-node';
-import { decode, encode, HealthReport, healthSubject, subjects, type Alert, type Bar, type GatewayHeartbeat, type GatewayState } from '@vigil/contracts';
+import { barEnd, decode, encode, HealthReport, healthSubject, subjects, type Alert, type Bar, type GatewayHeartbeat, type GatewayState } from '@vigil/contracts';
 import { MarketClock, type ClockSource, type Logger, type MarketPhase, type Metrics } from '@vigil/service-kit';
 import { AlertPublisher } from './alerts.js';
 import { CommandSender } from './commands.js';
 import type { WatchdogConfig } from './config.js';
 import { initialState, persisted, rulesConfig, staleMarketMs, step, type Action, type WatchEvent, type WatchState } from './rules.js';
 import { commandSink, SinkQueue, webhookSink } from './sinks.js';
+import { showsFreshData } from './freshness.js';
 import { StateStore } from './state-store.js';
 import { keepAlertsStream, lastBarStoredAt } from './streams.js';
 import { Stats } from './stats.js';
@@ -127,7 +128,8 @@ export async function createWatchdog(deps: WatchdogDeps): Promise<Watchdog> {
       const bar = d.value as Bar;
       m.bars.inc({ symbol: bar.symbol });
       stats.onBar(bar.symbol, now());
-      apply({ type: 'bar', symbol: bar.symbol });
+      if (showsFreshData(barEnd(bar).getTime(), clock.brokerNow(), clock.clockRate(), config.NO_BAR_ALERT_MS)) apply({ type: 'bar', symbol: bar.symbol });
+      else m.oldBars.inc();
     } else {
       const hb = d.value as GatewayHeartbeat;
       m.heartbeats.inc();
@@ -256,6 +258,7 @@ function watchdogMetrics(metrics: Metrics, status: () => WatchdogStatus) {
     bars: metrics.counter('watchdog_bars_total', 'Bars received by symbol', ['symbol']),
     heartbeats: metrics.counter('watchdog_heartbeats_total', 'Gateway heartbeats received'),
     bad: metrics.counter('watchdog_bad_messages_total', 'Malformed messages ignored, by stream', ['kind']),
+    oldBars: metrics.counter('watchdog_old_bars_total', 'Bars too old to show data is flowing now (a backfill after an outage); they resolve no incident'),
     reconnects: metrics.counter('watchdog_reconnects_total', 'Gateway reconnects seen (heartbeat counter and our own commands)'),
   };
 }

@@ -83,10 +83,10 @@ export function fakeBroker(initial: 'open' | 'closed' = 'open') {
 /** Heartbeats and SPY bars every 100 ms while switched on, and a reconnect responder that can be ok, silent or absent. */
 export async function fakeGateway(url: string) {
   const nc = await connect({ servers: url });
-  const g = { heartbeats: true, bars: true, reconnects: 0, requests: [] as GatewayReconnectRequest[] };
+  /** `barAgeMs` > 0 sends bars that old, as a backfill after an outage does. */
+  const g = { heartbeats: true, bars: true, barAgeMs: 0, reconnects: 0, requests: [] as GatewayReconnectRequest[] };
   let mode: 'ok' | 'hang' | 'absent' = 'ok';
   let seq = 0;
-  let minute = Date.parse('2026-11-27T15:00:00Z');
   let sub: Subscription | null = null;
   const listen = () => {
     sub = nc.subscribe(subjects.gatewayReconnect, {
@@ -109,7 +109,8 @@ export async function fakeGateway(url: string) {
       }));
     }
     if (g.bars) {
-      minute += 60_000;
+      // The last minute that has closed on the (fake, real-time) broker clock, or older.
+      const minute = Math.floor((Date.now() - g.barAgeMs) / 60_000) * 60_000 - 60_000;
       nc.publish(bar1mSubject('SPY'), encode(Bar, {
         v: 1, symbol: 'SPY', t: new Date(minute).toISOString(), open: 600, high: 601, low: 599, close: 600.5, volume: 100,
         tradeCount: 5, vwap: 600.2, revision: 0, source: 'live', feed: 'test', receivedAt: at,

@@ -68,7 +68,15 @@ describe('watchdog against a real nats-server', () => {
     expect(collector.of('flatten')).toHaveLength(1);
     expect(wd.watchdog.status().incident).toMatchObject({ id: noBar.incidentId, halt: 'done', flatten: 'done' });
 
+    // A backfill's burst of hour-old bars shows the gateway works, not that data is live: the incident stays open.
+    gateway.barAgeMs = 3_600_000;
     gateway.bars = true;
+    await waitFor('old bars seen', async () => /vigil_watchdog_old_bars_total\{service="watchdog"\} [1-9]/.test(await wd.metrics.registry.metrics()));
+    await new Promise((r) => setTimeout(r, 700)); // longer than RESUME_AFTER_MS
+    expect(collector.of('resumed')).toEqual([]);
+    expect(wd.watchdog.status().incident?.freshSince).toBeNull();
+
+    gateway.barAgeMs = 0;
     const resolved = await waitFor('resumed alert', () => collector.of('resumed', 'resolved')[0]);
     expect(resolved.incidentId).toBe(noBar.incidentId);
     expect(resolved.durationMs).toBeGreaterThanOrEqual(1500);
