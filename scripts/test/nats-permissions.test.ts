@@ -108,7 +108,7 @@ beforeAll(async () => {
   const strategy: StrategyService = await createStrategy({
     nc: svc.strategy.nc,
     // The fastest crossing there is, so signals (and orders) come within seconds.
-    config: { STRATEGY: 'ma_cross', MA_FAST: 1, MA_SLOW: 2, MAX_SIGNAL_AGE_MS: 20 * 60_000, ORDER_QTY: 1, MOMENTUM_LOOKBACK: 10, MOMENTUM_THRESHOLD_BPS: 20 },
+    config: { STRATEGY: 'ma_cross', MA_FAST: 1, MA_SLOW: 2, MAX_SIGNAL_AGE_MS: 20 * 60_000, ORDER_QTY: 1, MOMENTUM_LOOKBACK: 10, MOMENTUM_THRESHOLD_BPS: 20, PUBLISH_TIMEOUT_MS: 2_000 },
     brokerNow: () => clock.brokerNow(),
     logger: s.logger.logger,
     metrics: s.metrics('strategy'),

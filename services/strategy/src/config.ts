@@ -16,6 +16,8 @@ export const strategyConfig = z
     MOMENTUM_LOOKBACK: envInt(10, { min: 1 }),
     MOMENTUM_THRESHOLD_BPS: envInt(20, { min: 1 }),
     CLOCK_REFRESH_MS: envInt(15_000, { min: 100 }),
+    /** How long a signal's publish or a state write waits for JetStream's ack before the bar is redelivered. */
+    PUBLISH_TIMEOUT_MS: envInt(2_000, { min: 50 }),
   })
   .refine((c) => c.MA_FAST < c.MA_SLOW, { error: 'MA_FAST must be smaller than MA_SLOW', path: ['MA_FAST'] });
 

@@ -26,6 +26,8 @@ export class StateStore {
     private readonly strategy: Strategy,
     logger: Logger,
     metrics: Metrics,
+    /** How long a write waits for JetStream's ack (nats.js waits 5 s by default, holding every later bar). */
+    private readonly putTimeoutMs: number,
   ) {
     this.log = logger.child({ component: 'state-store' });
     this.corrupt = metrics.counter('strategy_state_corrupt_total', 'Stored indicator states that failed validation and were reset');
@@ -54,7 +56,7 @@ export class StateStore {
   }
 
   async put(symbol: string, value: { lastT: number; state: unknown }): Promise<void> {
-    await this.kv.put(this.key(symbol), JSON.stringify({ v: 1, ...value }));
+    await this.kv.put(this.key(symbol), JSON.stringify({ v: 1, ...value }), { timeout: this.putTimeoutMs });
     this.cache.set(symbol, value);
   }
 }

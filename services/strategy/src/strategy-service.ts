@@ -9,7 +9,7 @@ import { StateStore } from './state-store.js';
 
 export interface StrategyDeps {
   nc: NatsConnection;
-  config: Pick<StrategyConfig, 'STRATEGY' | 'MAX_SIGNAL_AGE_MS' | 'ORDER_QTY' | 'MA_FAST' | 'MA_SLOW' | 'MOMENTUM_LOOKBACK' | 'MOMENTUM_THRESHOLD_BPS'>;
+  config: Pick<StrategyConfig, 'STRATEGY' | 'MAX_SIGNAL_AGE_MS' | 'ORDER_QTY' | 'MA_FAST' | 'MA_SLOW' | 'MOMENTUM_LOOKBACK' | 'MOMENTUM_THRESHOLD_BPS' | 'PUBLISH_TIMEOUT_MS'>;
   /** Broker time (MarketClock.brokerNow), the only "now" freshness is judged by. */
   brokerNow: () => number | null;
   logger: Logger;
@@ -34,10 +34,12 @@ export async function createStrategy(deps: StrategyDeps): Promise<StrategyServic
 
   const handle = createBarHandler({
     strategy,
-    store: new StateStore(kv, strategy, deps.logger, deps.metrics),
+    store: new StateStore(kv, strategy, deps.logger, deps.metrics, deps.config.PUBLISH_TIMEOUT_MS),
     brokerNow: deps.brokerNow,
     publish: async (signal) => {
-      await js.publish(signalSubject(signal.symbol), encode(Signal, signal), { msgID: signal.id });
+      // nats.js waits 5 s for an ack by default; a signal (or state write) caught in a NATS restart would hold
+      // every later bar that long. The handler's failure redelivers the bar; the msg id drops a copy the stream kept.
+      await js.publish(signalSubject(signal.symbol), encode(Signal, signal), { msgID: signal.id, timeout: deps.config.PUBLISH_TIMEOUT_MS });
     },
     logger: deps.logger,
     metrics: deps.metrics,

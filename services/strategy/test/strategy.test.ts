@@ -19,6 +19,7 @@ const config = {
   MA_SLOW: 4,
   MOMENTUM_LOOKBACK: 10,
   MOMENTUM_THRESHOLD_BPS: 20,
+  PUBLISH_TIMEOUT_MS: 2_000,
 };
 
 async function start(): Promise<{ svc: StrategyService; lines: () => Record<string, unknown>[] }> {
