@@ -15,6 +15,8 @@ export class LatencyProbe {
   /** Signal id → bar, to find the bar of an order (its client_order_id is the signal id). */
   private readonly signalBar = new Map<string, string>();
   private readonly orderSignal = new Map<string, number>();
+  /** How each bar first reached NATS: only live bars can become signals. */
+  private readonly source = new Map<string, Bar['source']>();
 
   constructor(
     sim: Sim,
@@ -31,7 +33,11 @@ export class LatencyProbe {
       if (req.client_order_id && !this.orderSignal.has(req.client_order_id)) this.orderSignal.set(req.client_order_id, this.now());
       return submit(req);
     };
-    this.listen(nc, subjects.barsAll, (m: Bar) => this.first('nats', key(m.symbol, m.t)));
+    this.listen(nc, subjects.barsAll, (m: Bar) => {
+      const k = key(m.symbol, m.t);
+      if (!this.source.has(k)) this.source.set(k, m.source);
+      this.first('nats', k);
+    });
     this.listen(nc, subjects.signalsAll, (s: Signal) => {
       this.signalBar.set(s.id, key(s.symbol, s.barT));
       this.first('signal', key(s.symbol, s.barT));
@@ -63,6 +69,17 @@ export class LatencyProbe {
     let n = 0;
     for (const at of this.emitted.values()) if (at >= from && at < to) n += 1;
     return n;
+  }
+
+  /** The bars that left within [from, to), by how they reached NATS (`live 3990, backfill 10`). */
+  sources(from: number, to: number): string {
+    const counts = new Map<string, number>();
+    for (const [bar, at] of this.emitted) {
+      if (at < from || at >= to) continue;
+      const how = this.source.get(bar) ?? 'not seen';
+      counts.set(how, (counts.get(how) ?? 0) + 1);
+    }
+    return [...counts].sort((a, b) => b[1] - a[1]).map(([how, n]) => `${how} ${n}`).join(', ');
   }
 
   private first(stage: Stage, bar: string): void {
