@@ -24,28 +24,24 @@ export async function lastBarStoredAt(nc: NatsConnection, log: Logger): Promise<
  * Until it exists (JetStream still starting) alerts still go out on core NATS, to the sinks and to the log;
  * creation is retried every `retryMs` until it succeeds or `stop()` is called.
  */
-export function keepAlertsStream(nc: NatsConnection, log: Logger, metrics: Metrics, retryMs = 30_000): { ready: Promise<void>; stop(): void } {
+export function keepAlertsStream(nc: NatsConnection, log: Logger, metrics: Metrics, retryMs = 30_000): { stop(): void } {
   const failures = metrics.counter('watchdog_alerts_stream_failures_total', 'Failed attempts to create or update the ALERTS stream');
   let stopped = false;
   let timer: NodeJS.Timeout | undefined;
   let failing = false;
-  const ready = new Promise<void>((resolve) => {
-    const attempt = async (): Promise<void> => {
-      try {
-        await ensureStreams(await jetstreamManager(nc), [streams.alerts]);
-        if (failing) log.info('ALERTS stream ready; alerts are stored again');
-        resolve();
-      } catch (err) {
-        failures.inc();
-        if (!failing) log.error({ err, retryInMs: retryMs }, 'cannot create the ALERTS stream; alerts go out on core NATS only until it exists; retrying');
-        failing = true;
-        if (!stopped) timer = setTimeout(() => void attempt(), retryMs);
-      }
-    };
-    void attempt();
-  });
+  const attempt = async (): Promise<void> => {
+    try {
+      await ensureStreams(await jetstreamManager(nc), [streams.alerts]);
+      if (failing) log.info('ALERTS stream ready; alerts are stored again');
+    } catch (err) {
+      failures.inc();
+      if (!failing) log.error({ err, retryInMs: retryMs }, 'cannot create the ALERTS stream; alerts go out on core NATS only until it exists; retrying');
+      failing = true;
+      if (!stopped) timer = setTimeout(() => void attempt(), retryMs);
+    }
+  };
+  void attempt();
   return {
-    ready,
     stop: () => {
       stopped = true;
       clearTimeout(timer);
