@@ -11,6 +11,21 @@ import type { OrderEventInput } from './order-events.js';
 import { OrderTracker } from './order-tracker.js';
 import { createSignalHandler } from './signal-handler.js';
 
+/** A buy signal on the 14:30 SPY bar, which ended at 14:31:00. */
+const signal: Signal = {
+  v: 1,
+  id: 'ma_cross:SPY:20261127T1430Z',
+  strategy: 'ma_cross',
+  symbol: 'SPY',
+  side: 'buy',
+  qty: 2,
+  barT: '2026-11-27T14:30:00Z',
+  price: 100,
+  reason: 'test',
+  inputs: {},
+  createdAt: '2026-11-27T14:31:01Z',
+};
+
 it('sends a first delivery straight to the broker, counts a 422 duplicate client_order_id as placed, and tracks the existing order', async () => {
   const { logger, lines } = captureLogger();
   const metrics = new Metrics('executor', { defaultMetrics: false });
@@ -43,19 +58,6 @@ it('sends a first delivery straight to the broker, counts a 422 duplicate client
     logger,
     metrics,
   });
-  const signal: Signal = {
-    v: 1,
-    id: 'ma_cross:SPY:20261127T1430Z',
-    strategy: 'ma_cross',
-    symbol: 'SPY',
-    side: 'buy',
-    qty: 2,
-    barT: '2026-11-27T14:30:00Z',
-    price: 100,
-    reason: 'test',
-    inputs: {},
-    createdAt: '2026-11-27T14:31:01Z',
-  };
   const disposition = await handle({ subject: signalSubject('SPY'), data: encode(Signal, signal), deliveryCount: 1 });
   expect(disposition).toBe('ack');
   expect(published).toEqual([]);
@@ -107,19 +109,6 @@ it('checks the signal again before a retried POST: one that went stale waiting o
     logger,
     metrics,
   });
-  const signal: Signal = {
-    v: 1,
-    id: 'ma_cross:SPY:20261127T1430Z',
-    strategy: 'ma_cross',
-    symbol: 'SPY',
-    side: 'buy',
-    qty: 2,
-    barT: '2026-11-27T14:30:00Z',
-    price: 100,
-    reason: 'test',
-    inputs: {},
-    createdAt: '2026-11-27T14:31:01Z',
-  };
   const disposition = await handle({ subject: signalSubject('SPY'), data: encode(Signal, signal), deliveryCount: 1 });
   expect(disposition).toBe('ack');
   expect(posts).toBe(1);
