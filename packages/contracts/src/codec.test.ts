@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { decode, decodeAs, encode } from './codec.js';
+import { decode, decodeAs, decodeOn, decodeStored, encode } from './codec.js';
 import { ContractError, DecodeError } from './errors.js';
 import { Bar } from './messages/bar.js';
 import { GatewayHeartbeat } from './messages/heartbeat.js';
@@ -45,7 +45,7 @@ describe('encode/decode', () => {
     expect(decodeAs(Bar, 'x', bytes({ ...validBar, extra: 1 })).ok).toBe(false);
   });
 
-  it('rejects a bar published on another symbol\'s subject', () => {
+  it("rejects a bar published on another symbol's subject", () => {
     const result = decode('md.bars.1m.AAPL', encode(Bar, validBar));
     expect(result.ok).toBe(false);
     if (!result.ok) expect(result.error.issues).toMatch(/does not match subject/);
@@ -78,11 +78,49 @@ describe('encode/decode', () => {
       barsLastMinute: 0,
       reconnects: 0,
       uptimePct: null,
+      dataPath: 'none',
+      dataPathSince: '2026-11-27T15:32:00.000Z',
+      liveDownSince: '2026-11-27T15:32:00.000Z',
       polling: false,
       bufferedBars: 0,
       bufferFill: 0,
     };
     expect(decode('md.heartbeat', encode(GatewayHeartbeat, hb))).toEqual({ ok: true, value: hb });
     expect(decode('md.heartbeat', bytes({ ...hb, state: 'sleeping' })).ok).toBe(false);
+  });
+});
+
+describe('decodeOn: a known type, checked against its subject as decode checks it', () => {
+  it('decodes a bar on its own subject, typed', () => {
+    const result = decodeOn(Bar, bar1mSubject('SPY'), encode(Bar, validBar));
+    expect(result).toEqual({ ok: true, value: validBar });
+    // Typed without a cast: this line only compiles if value is a Bar.
+    if (result.ok) expect(result.value.symbol satisfies string).toBe('SPY');
+  });
+
+  it("rejects a bar on another symbol's subject, like decode", () => {
+    const result = decodeOn(Bar, 'md.bars.1m.AAPL', encode(Bar, validBar));
+    expect(result.ok).toBe(false);
+    if (!result.ok) expect(result.error.issues).toMatch(/symbol SPY does not match subject token AAPL/);
+  });
+
+  it('rejects a subject that carries another type, or no Vigil message', () => {
+    const onHeartbeat = decodeOn(Bar, 'md.heartbeat', encode(Bar, validBar));
+    expect(onHeartbeat.ok).toBe(false);
+    if (!onHeartbeat.ok) expect(onHeartbeat.error.issues).toMatch(/carries GatewayHeartbeat, not Bar/);
+    const unknown = decodeOn(Bar, 'md.unknown', encode(Bar, validBar));
+    expect(unknown.ok).toBe(false);
+    if (!unknown.ok) expect(unknown.error).toBeInstanceOf(DecodeError);
+  });
+
+  it('decodeStored returns the value, or throws the DecodeError', () => {
+    expect(decodeStored(Bar, { subject: bar1mSubject('SPY'), data: encode(Bar, validBar) })).toEqual(validBar);
+    expect(() => decodeStored(Bar, { subject: 'md.bars.1m.AAPL', data: encode(Bar, validBar) })).toThrow(DecodeError);
+  });
+
+  it('rejects what the schema rejects, naming the field', () => {
+    const result = decodeOn(Bar, 'md.bars.1m.SPY', bytes({ ...validBar, high: 'up' }));
+    expect(result.ok).toBe(false);
+    if (!result.ok) expect(result.error.issues).toMatch(/high/);
   });
 });

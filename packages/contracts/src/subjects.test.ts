@@ -1,6 +1,14 @@
 import { describe, expect, it } from 'vitest';
 import { signalId } from './messages/signal.js';
-import { alertSubject, bar1mSubject, barMsgId, orderEventSubject, signalSubject, subjects, symbolFromToken } from './subjects.js';
+import {
+  alertSubject,
+  bar1mSubject,
+  barMsgId,
+  orderEventSubject,
+  signalSubject,
+  subjects,
+  symbolFromToken,
+} from './subjects.js';
 
 describe('subjects', () => {
   it('builds the subjects later tools depend on', () => {
@@ -9,8 +17,6 @@ describe('subjects', () => {
     expect(orderEventSubject('filled')).toBe('executor.orders.filled');
     expect(alertSubject('no_bar')).toBe('alerts.no_bar');
     expect(subjects.heartbeat).toBe('md.heartbeat');
-    expect(subjects.gatewayReconnect).toBe('cmd.gateway.reconnect');
-    expect(subjects.executorFlatten).toBe('cmd.executor.flatten');
   });
 
   it('keeps a dotted ticker in one subject token and back', () => {

@@ -1,20 +1,18 @@
 import { ContractError } from './errors.js';
+import { TICKER_PATTERN } from './primitives.js';
 import type { AlertKind } from './messages/alert.js';
 import type { OrderEventKind } from './messages/order-event.js';
 
 /**
- * Every subject Vigil uses, in one place. Tickers such as `BRK.B` contain a dot, which NATS would read
- * as a token separator, so a symbol's subject token spells it with `_` (`md.bars.1m.BRK_B`).
+ * Every subject Vigil uses, in one place, but for commands': those are in `commands`, each with its request
+ * and reply schemas. Tickers such as `BRK.B` contain a dot, which NATS would read as a token separator, so
+ * a symbol's subject token spells it with `_` (`md.bars.1m.BRK_B`).
  */
 export const subjects = {
   barsAll: 'md.bars.>',
   bars1mAll: 'md.bars.1m.>',
   heartbeat: 'md.heartbeat',
-  gatewayReconnect: 'cmd.gateway.reconnect',
-  gatewayStatus: 'cmd.gateway.status',
-  executorFlatten: 'cmd.executor.flatten',
-  executorHalt: 'cmd.executor.halt',
-  executorResume: 'cmd.executor.resume',
+  strategyHeartbeat: 'strategy.heartbeat',
   signalsAll: 'strategy.signals.>',
   ordersAll: 'executor.orders.>',
   alertsAll: 'alerts.>',
@@ -22,8 +20,10 @@ export const subjects = {
 } as const;
 
 export function symbolToken(symbol: string): string {
-  if (!/^[A-Z][A-Z0-9.]{0,9}$/.test(symbol)) {
-    throw new ContractError(`"${symbol}" is not a ticker Vigil can put in a subject; use upper-case letters, digits and "."`);
+  if (!TICKER_PATTERN.test(symbol)) {
+    throw new ContractError(
+      `"${symbol}" is not a ticker Vigil can put in a subject; use upper-case letters, digits and "."`,
+    );
   }
   return symbol.replace(/\./g, '_');
 }

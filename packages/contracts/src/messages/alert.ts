@@ -14,6 +14,11 @@ export const AlertKind = z.enum([
   'auth_failed',
   'config_error',
   'buffer_high',
+  'feed_degraded',
+  'position_unmanaged',
+  'service_down',
+  'consumer_lag',
+  'sink_failing',
 ]);
 export type AlertKind = z.infer<typeof AlertKind>;
 

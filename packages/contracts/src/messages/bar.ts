@@ -1,5 +1,5 @@
 import * as z from 'zod';
-import { isoInstant, nonNegativeInt, positiveNumber, schemaVersion, symbol } from '../primitives.js';
+import { isoInstant, MINUTE_MS, nonNegativeInt, positiveNumber, schemaVersion, symbol } from '../primitives.js';
 
 /** How a bar reached the bus: the live stream, a REST backfill after a gap, or REST polling during an outage. */
 export const BarSource = z.enum(['live', 'backfill', 'poll']);
@@ -7,8 +7,6 @@ export type BarSource = z.infer<typeof BarSource>;
 
 export const Feed = z.enum(['iex', 'sip', 'delayed_sip', 'test']);
 export type Feed = z.infer<typeof Feed>;
-
-const MINUTE_MS = 60_000;
 
 /** A one-minute OHLCV bar. `t` is the START of the minute, as Alpaca labels it. */
 export const Bar = z

@@ -5,6 +5,8 @@ export const HealthReport = z.strictObject({
   v: schemaVersion,
   service: token,
   instanceId: z.string().min(1),
+  /** The running build: the service's package.json version (`0.1.0`), as `nats micro ls` shows it too. */
+  version: z.string().min(1),
   at: isoInstant,
   status: z.enum(['ok', 'degraded', 'down']),
   uptimeSec: nonNegativeInt,

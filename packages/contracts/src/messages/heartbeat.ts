@@ -21,6 +21,13 @@ export const GatewayState = z.enum([
 ]);
 export type GatewayState = z.infer<typeof GatewayState>;
 
+/**
+ * How bars are reaching the bus now: the live stream, a REST backfill the live bars wait behind, REST polling
+ * while the stream is down, or nothing yet (the stream is down and polling has not started).
+ */
+export const DataPath = z.enum(['live', 'backfill', 'polling', 'none']);
+export type DataPath = z.infer<typeof DataPath>;
+
 export const GatewayHeartbeat = z.strictObject({
   v: schemaVersion,
   service: token,
@@ -45,6 +52,11 @@ export const GatewayHeartbeat = z.strictObject({
   /** Share of market-open time spent streaming since the gateway started, 0–100; null before any open time. */
   uptimePct: z.number().min(0).max(100).nullable(),
   polling: z.boolean(),
+  dataPath: DataPath,
+  /** When the data path last changed (the gateway's clock). */
+  dataPathSince: isoInstant,
+  /** When the live stream stopped streaming, or null while it streams: a degraded feed is measured from here. */
+  liveDownSince: isoInstant.nullable(),
   /** Bars waiting for NATS, and that as a share of the bounded buffer (1 = full: new live bars are refetched later). */
   bufferedBars: nonNegativeInt,
   bufferFill: z.number().min(0).max(1),

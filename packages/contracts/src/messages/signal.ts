@@ -1,5 +1,6 @@
 import * as z from 'zod';
 import { isoInstant, schemaVersion, symbol, token } from '../primitives.js';
+import { BarSource } from './bar.js';
 
 export const Side = z.enum(['buy', 'sell']);
 export type Side = z.infer<typeof Side>;
@@ -16,6 +17,8 @@ export const Signal = z.strictObject({
   qty: z.int().positive(),
   /** Start of the bar that produced the signal. */
   barT: isoInstant,
+  /** How that bar reached the bus: a fresh polled or backfilled bar trades like a live one. */
+  barSource: BarSource,
   price: z.number().positive(),
   reason: z.string().min(1),
   inputs: z.record(z.string(), z.number()),
