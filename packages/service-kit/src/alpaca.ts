@@ -8,11 +8,21 @@ import { envInt } from './config.js';
  * The URL defaults are Alpaca's paper-trading hosts, so real keys never point at live money by accident.
  */
 export const alpacaConfig = {
-  APCA_API_KEY_ID: z.string({ error: 'required: the Alpaca key id (the simulator accepts its own test keys, SIMKEY by default)' }).min(1),
-  APCA_API_SECRET_KEY: z.string({ error: 'required: the Alpaca secret key (SIMSECRET for the simulator by default)' }).min(1),
-  ALPACA_TRADING_URL: z.url({ protocol: /^https?$/, error: 'expected an http(s) URL' }).default('https://paper-api.alpaca.markets'),
-  ALPACA_DATA_URL: z.url({ protocol: /^https?$/, error: 'expected an http(s) URL' }).default('https://data.alpaca.markets'),
-  ALPACA_STREAM_URL: z.url({ protocol: /^wss?$/, error: 'expected a ws(s) URL' }).default('wss://stream.data.alpaca.markets'),
+  APCA_API_KEY_ID: z
+    .string({ error: 'required: the Alpaca key id (the simulator accepts its own test keys, SIMKEY by default)' })
+    .min(1),
+  APCA_API_SECRET_KEY: z
+    .string({ error: 'required: the Alpaca secret key (SIMSECRET for the simulator by default)' })
+    .min(1),
+  ALPACA_TRADING_URL: z
+    .url({ protocol: /^https?$/, error: 'expected an http(s) URL' })
+    .default('https://paper-api.alpaca.markets'),
+  ALPACA_DATA_URL: z
+    .url({ protocol: /^https?$/, error: 'expected an http(s) URL' })
+    .default('https://data.alpaca.markets'),
+  ALPACA_STREAM_URL: z
+    .url({ protocol: /^wss?$/, error: 'expected a ws(s) URL' })
+    .default('wss://stream.data.alpaca.markets'),
   ALPACA_FEED: z.enum(['iex', 'sip', 'delayed_sip', 'test']).default('iex'),
   /**
    * REST requests per minute this service allows itself (the SDK queues the rest). Alpaca allows 200 a minute
@@ -48,8 +58,14 @@ export function createAlpacaRest(settings: AlpacaSettings, opts: { retry?: boole
     ...(opts.retry ? { retry: { maxRetries: 2 } } : {}),
     rateLimit: { maxRequests: settings.ALPACA_REST_RATE_LIMIT ?? 190, intervalMs: 60_000 },
   };
-  const tradingConfig = new trading.Configuration({ ...shared, basePath: settings.ALPACA_TRADING_URL.replace(/\/+$/, '') });
-  const dataConfig = new marketData.Configuration({ ...shared, basePath: settings.ALPACA_DATA_URL.replace(/\/+$/, '') });
+  const tradingConfig = new trading.Configuration({
+    ...shared,
+    basePath: settings.ALPACA_TRADING_URL.replace(/\/+$/, ''),
+  });
+  const dataConfig = new marketData.Configuration({
+    ...shared,
+    basePath: settings.ALPACA_DATA_URL.replace(/\/+$/, ''),
+  });
   return {
     clock: new trading.ClockApi(tradingConfig),
     calendar: new trading.CalendarApi(tradingConfig),
@@ -58,4 +74,12 @@ export function createAlpacaRest(settings: AlpacaSettings, opts: { retry?: boole
     positions: new trading.PositionsApi(tradingConfig),
     stocks: new marketData.StockApi(dataConfig),
   };
+}
+
+/**
+ * A position's signed quantity (short negative). Alpaca marks a short with `side: 'short'` and has reported
+ * its `qty` with either sign, so the side decides and the sign of `qty` is ignored.
+ */
+export function signedQty(qty: number, side: string | undefined): number {
+  return Math.abs(qty) * (side === 'short' ? -1 : 1);
 }

@@ -30,7 +30,7 @@ describe('broker time', () => {
     expect(estimateRate(null, open, 3)).toBe(3);
   });
 
-  it('sees the half-day close between polls from the clock\'s own next_close', () => {
+  it("sees the half-day close between polls from the clock's own next_close", () => {
     expect(marketPhase(open, Date.parse('2026-11-27T17:59:59Z'), open.localMs, 60_000)).toBe('open');
     expect(marketPhase(open, Date.parse('2026-11-27T18:00:00Z'), open.localMs, 60_000)).toBe('closed');
   });

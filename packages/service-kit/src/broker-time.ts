@@ -42,7 +42,12 @@ export type MarketPhase = 'open' | 'closed' | 'unknown';
  * projected open we say `open` until the next poll confirms or corrects it. A sample older than
  * `maxSampleAgeMs` (broker unreachable) gives `unknown`, which callers must not read as closed.
  */
-export function marketPhase(sample: ClockSample | null, brokerNowMs: number, localNowMs: number, maxSampleAgeMs: number): MarketPhase {
+export function marketPhase(
+  sample: ClockSample | null,
+  brokerNowMs: number,
+  localNowMs: number,
+  maxSampleAgeMs: number,
+): MarketPhase {
   if (!sample || localNowMs - sample.localMs > maxSampleAgeMs) return 'unknown';
   if (sample.isOpen) return brokerNowMs < sample.nextCloseMs ? 'open' : 'closed';
   return brokerNowMs >= sample.nextOpenMs ? 'open' : 'closed';

@@ -1,6 +1,6 @@
 import * as z from 'zod';
 import { describe, expect, it } from 'vitest';
-import { baseConfig, envBool, envInt, envSymbols, loadConfig, parseConfig } from './config.js';
+import { baseConfig, envBool, envInt, envSymbols, isSecretName, loadConfig, parseConfig } from './config.js';
 import { ConfigError } from './errors.js';
 
 const schema = z.object({
@@ -27,7 +27,12 @@ describe('config', () => {
   it('names every offending variable with what it expected, and hides secret values', () => {
     let error: ConfigError | undefined;
     try {
-      parseConfig(schema, { PING_INTERVAL_MS: '12abc', PAPER: 'maybe', ALPACA_SECRET_KEY: 'short', SYMBOLS: 'spy,a b' });
+      parseConfig(schema, {
+        PING_INTERVAL_MS: '12abc',
+        PAPER: 'maybe',
+        ALPACA_SECRET_KEY: 'short',
+        SYMBOLS: 'spy,a b',
+      });
     } catch (e) {
       error = e as ConfigError;
     }
@@ -38,6 +43,13 @@ describe('config', () => {
     expect(text).toMatch(/SYMBOLS/);
     expect(text).toMatch(/ALPACA_SECRET_KEY: .*\(got \[hidden\]\)/);
     expect(text).not.toContain('short');
+  });
+
+  it('reads JS_REPLICAS, 1 unless set, and refuses a count nats-server would not take', () => {
+    expect(parseConfig(schema, { ALPACA_SECRET_KEY: 'abcdefgh' }).JS_REPLICAS).toBe(1);
+    expect(parseConfig(schema, { ALPACA_SECRET_KEY: 'abcdefgh', JS_REPLICAS: '3' }).JS_REPLICAS).toBe(3);
+    for (const bad of ['0', '6', 'three'])
+      expect(() => parseConfig(schema, { ALPACA_SECRET_KEY: 'abcdefgh', JS_REPLICAS: bad })).toThrow(/JS_REPLICAS/);
   });
 
   it('reports a missing required variable as missing', () => {
@@ -51,10 +63,21 @@ describe('config', () => {
       code = c;
       throw new Error('exited');
     };
-    expect(() => loadConfig('market-gateway', schema, { HTTP_PORT: '70000' }, { stderr: (s) => (printed += s), exit })).toThrow('exited');
+    expect(() =>
+      loadConfig('market-gateway', schema, { HTTP_PORT: '70000' }, { stderr: (s) => (printed += s), exit }),
+    ).toThrow('exited');
     expect(code).toBe(2);
     expect(printed).toContain('market-gateway: invalid configuration');
     expect(printed).toContain('HTTP_PORT');
     expect(printed).toContain('ALPACA_SECRET_KEY');
+  });
+});
+
+describe('isSecretName', () => {
+  it("treats credentials and a dead man's switch URL as secrets, plain settings not", () => {
+    for (const name of ['APCA_API_SECRET_KEY', 'NATS_PASS', 'ALERT_WEBHOOK_URL', 'DEADMAN_URL', 'DEADMAN_FAIL_URL'])
+      expect(isSecretName(name), name).toBe(true);
+    for (const name of ['NATS_URL', 'DEADMAN_INTERVAL_MS', 'HEALTH_INTERVAL_MS'])
+      expect(isSecretName(name), name).toBe(false);
   });
 });

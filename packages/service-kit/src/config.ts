@@ -1,3 +1,5 @@
+import { readFileSync } from 'node:fs';
+import { MAX_REPLICAS, TICKER_PATTERN } from '@vigil/contracts';
 import * as z from 'zod';
 import { ConfigError } from './errors.js';
 
@@ -10,7 +12,12 @@ export const envInt = (def: number, opts: { min?: number; max?: number } = {}) =
     .trim()
     .regex(/^-?\d+$/, { error: 'expected a whole number' })
     .transform(Number)
-    .pipe(z.int().min(opts.min ?? Number.MIN_SAFE_INTEGER).max(opts.max ?? Number.MAX_SAFE_INTEGER))
+    .pipe(
+      z
+        .int()
+        .min(opts.min ?? Number.MIN_SAFE_INTEGER)
+        .max(opts.max ?? Number.MAX_SAFE_INTEGER),
+    )
     .default(def);
 
 export const envBool = (def: boolean) =>
@@ -23,21 +30,59 @@ export const envBool = (def: boolean) =>
 export const envSymbols = (def: string[]) =>
   z
     .string()
-    .transform((s) => s.split(',').map((x) => x.trim().toUpperCase()).filter(Boolean))
-    .pipe(z.array(z.string().regex(/^[A-Z][A-Z0-9.]{0,9}$/, { error: 'expected tickers such as SPY,AAPL' })).min(1))
+    .transform((s) =>
+      s
+        .split(',')
+        .map((x) => x.trim().toUpperCase())
+        .filter(Boolean),
+    )
+    .pipe(z.array(z.string().regex(TICKER_PATTERN, { error: 'expected tickers such as SPY,AAPL' })).min(1))
     .default(def);
 
 export const logLevel = z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).default('info');
+
+/**
+ * A PEM certificate file (a CA to trust), read once at start so that a wrong path, a directory or a key in
+ * its place fails as configuration, naming the variable, rather than as a NATS error later.
+ */
+export const envCertFile = () =>
+  z.string().superRefine((path, ctx) => {
+    let text: string;
+    try {
+      text = readFileSync(path, 'utf8');
+    } catch (err) {
+      ctx.addIssue({
+        code: 'custom',
+        message: `cannot read the file (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`,
+      });
+      return;
+    }
+    if (!text.includes('-----BEGIN CERTIFICATE-----'))
+      ctx.addIssue({ code: 'custom', message: 'expected a PEM certificate file (-----BEGIN CERTIFICATE-----)' });
+  });
 
 /** Settings every service has: where NATS is, how to log, where to serve health and metrics. */
 export const baseConfig = {
   NATS_URL: z.string().min(1).default('nats://127.0.0.1:4222'),
   NATS_USER: z.string().min(1).optional(),
   NATS_PASS: z.string().min(1).optional(),
+  // Default `_INBOX.<NATS_USER>` (with a user; nats.js's `_INBOX` without): the inboxes its NATS permissions allow.
+  NATS_INBOX_PREFIX: z
+    .string()
+    .regex(/^_INBOX(\.[^\s.*>]+)*$/, {
+      error: 'expected _INBOX.<name> (services answer only replies under _INBOX.), no spaces or wildcards',
+    })
+    .optional(),
+  // The CA that signed the NATS server's certificate (PEM): verify the server against it; TLS becomes required.
+  NATS_TLS_CA: envCertFile().optional(),
   LOG_LEVEL: logLevel,
   HTTP_HOST: z.string().min(1).default('127.0.0.1'),
   HTTP_PORT: envInt(0, { min: 0, max: 65535 }),
   SHUTDOWN_TIMEOUT_MS: envInt(10_000, { min: 100 }),
+  // How often `health.<service>` goes out; the watchdog counts a service down after a few missed reports.
+  HEALTH_INTERVAL_MS: envInt(10_000, { min: 100 }),
+  // Copies of each stream and KV bucket the service creates: 1 on one nats-server, 3 in a three-node cluster.
+  JS_REPLICAS: envInt(1, { min: 1, max: MAX_REPLICAS }),
 };
 
 /** Parse `env` with `schema`, or throw a `ConfigError` naming every offending variable and what it expected. */
@@ -72,11 +117,14 @@ export function loadConfig<S extends z.ZodType>(
     return parseConfig(schema, env);
   } catch (err) {
     if (!(err instanceof ConfigError)) throw err;
-    io.stderr(`${service}: ${err.message}\nFix the variables above (each README has a configuration table) and start again.\n`);
+    io.stderr(
+      `${service}: ${err.message}\nFix the variables above (each README has a configuration table) and start again.\n`,
+    );
     return io.exit(2);
   }
 }
 
 export function isSecretName(name: string): boolean {
-  return /SECRET|PASS|TOKEN|KEY|WEBHOOK|CREDS/i.test(name);
+  // DEADMAN: a dead man's switch URL is its own credential (anyone holding it can keep a dead watchdog "alive").
+  return /SECRET|PASS|TOKEN|KEY|WEBHOOK|CREDS|DEADMAN\w*URL/i.test(name);
 }

@@ -5,6 +5,7 @@ import { runDurableConsumer, type Disposition } from './durable-consumer.js';
 import { Metrics } from './metrics.js';
 import { captureLogger } from './testing/log-capture.js';
 import { startNats, type NatsServerHandle } from './testing/nats-server.js';
+import { waitFor } from './testing/wait-for.js';
 
 let server: NatsServerHandle;
 let nc: NatsConnection;
@@ -72,18 +73,17 @@ it('keeps consuming after the NATS server restarts', async () => {
   });
   const js = jetstream(nc);
   await js.publish('t.r.before', 'x');
-  const waitFor = async (n: number, ms: number) => {
-    const deadline = Date.now() + ms;
-    while (seen.length < n && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
-  };
-  await waitFor(1, 5_000);
+  await waitFor('the message published before the restart', () => seen.length >= 1, { timeoutMs: 5_000 });
   await server.restart();
   // Published as soon as the server takes it: the consumer must find it within a few pull lifetimes.
   for (;;) {
-    const ok = await js.publish('t.r.after', 'y', { timeout: 1_000 }).then(() => true, () => false);
+    const ok = await js.publish('t.r.after', 'y', { timeout: 1_000 }).then(
+      () => true,
+      () => false,
+    );
     if (ok) break;
   }
-  await waitFor(2, 12_000);
+  await waitFor('the message published after the restart', () => seen.length >= 2, { timeoutMs: 12_000 });
   await consumer.stop();
   expect(seen).toEqual(['t.r.before', 't.r.after']);
 }, 30_000);

@@ -1,6 +1,7 @@
 import { jetstream, type ConsumerMessages, type JsMsg } from '@nats-io/jetstream';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { backoffDelay, type BackoffPolicy } from './backoff.js';
+import { retryDelay } from './retry.js';
 import type { Logger } from './logger.js';
 import type { Metrics } from './metrics.js';
 import type { NatsConnection } from './nats.js';
@@ -44,9 +45,17 @@ export interface DurableConsumer {
 export function runDurableConsumer(opts: DurableConsumerOptions): DurableConsumer {
   const log = opts.logger.child({ component: 'consumer', durable: opts.durable });
   const retry = opts.retry ?? { initialMs: 500, maxMs: 30_000 };
-  const handled = opts.metrics.counter('consumer_messages_total', 'Messages handled by a durable consumer, by disposition', ['durable', 'disposition']);
-  const failures = opts.metrics.counter('consumer_handler_errors_total', 'Handler errors (message redelivered)', ['durable']);
-  const reattach = opts.metrics.counter('consumer_reattach_total', 'Times the consume loop had to re-attach', ['durable']);
+  const handled = opts.metrics.counter(
+    'consumer_messages_total',
+    'Messages handled by a durable consumer, by disposition',
+    ['durable', 'disposition'],
+  );
+  const failures = opts.metrics.counter('consumer_handler_errors_total', 'Handler errors (message redelivered)', [
+    'durable',
+  ]);
+  const reattach = opts.metrics.counter('consumer_reattach_total', 'Times the consume loop had to re-attach', [
+    'durable',
+  ]);
   let stopped = false;
   let messages: ConsumerMessages | null = null;
   const aborted = new AbortController();
@@ -59,13 +68,20 @@ export function runDurableConsumer(opts: DurableConsumerOptions): DurableConsume
       disposition = await opts.handle(msg);
     } catch (err) {
       failures.inc({ durable: opts.durable });
-      const nakMs = Math.max(retry.initialMs, backoffDelay(retry, msg.info.deliveryCount - 1));
-      log.error({ err, subject: msg.subject, seq: msg.seq, deliveryCount: msg.info.deliveryCount, nakMs }, 'handler failed; message will be redelivered');
+      // Floored at the initial delay: an immediate redelivery would fail the same way.
+      const nakMs = retryDelay({ policy: retry, floorMs: retry.initialMs }, msg.info.deliveryCount);
+      log.error(
+        { err, subject: msg.subject, seq: msg.seq, deliveryCount: msg.info.deliveryCount, nakMs },
+        'handler failed; message will be redelivered',
+      );
       disposition = { nakMs };
     } finally {
       clearInterval(keepAlive);
     }
-    if (disposition === 'ack') await msg.ackAck().catch((err: unknown) => log.warn({ err, seq: msg.seq }, 'ack not confirmed; the message may be redelivered'));
+    if (disposition === 'ack')
+      await msg
+        .ackAck()
+        .catch((err: unknown) => log.warn({ err, seq: msg.seq }, 'ack not confirmed; the message may be redelivered'));
     else if (disposition === 'term') msg.term();
     else msg.nak(disposition.nakMs);
     handled.inc({ durable: opts.durable, disposition: typeof disposition === 'string' ? disposition : 'nak' });

@@ -18,3 +18,8 @@ export class NatsConnectError extends Error {
 export class NatsServerError extends Error {
   override name = 'NatsServerError';
 }
+
+/** A service's package.json cannot be read for its version (a broken build or image). */
+export class PackageVersionError extends Error {
+  override name = 'PackageVersionError';
+}

@@ -28,7 +28,10 @@ export interface HttpServer {
  */
 export async function startHttpServer(opts: HttpServerOptions): Promise<HttpServer> {
   const log = opts.logger.child({ component: 'http' });
-  const requests = opts.metrics.counter('http_requests_total', 'HTTP requests by route and status', ['route', 'status']);
+  const requests = opts.metrics.counter('http_requests_total', 'HTTP requests by route and status', [
+    'route',
+    'status',
+  ]);
   const routes: Record<string, RouteHandler> = {
     '/healthz': (_req, res) => json(res, 200, { status: 'ok' }),
     '/readyz': (_req, res) => {
@@ -48,7 +51,8 @@ export async function startHttpServer(opts: HttpServerOptions): Promise<HttpServ
     const route = handler ? url.pathname : 'unknown';
     res.on('finish', () => requests.inc({ route, status: String(res.statusCode) }));
     if (!handler) return json(res, 404, { error: `no route ${url.pathname}; try /healthz, /readyz or /metrics` });
-    if (req.method !== 'GET' && req.method !== 'HEAD') return json(res, 405, { error: `${req.method} not allowed; use GET` });
+    if (req.method !== 'GET' && req.method !== 'HEAD')
+      return json(res, 405, { error: `${req.method} not allowed; use GET` });
     Promise.resolve(handler(req, res, url)).catch((err: unknown) => {
       log.error({ err, route }, 'HTTP handler failed');
       if (!res.headersSent) json(res, 500, { error: 'internal error; see the service log' });

@@ -10,7 +10,10 @@ describe('logger redaction', () => {
     logger.info({ keyId: KEY, secret: SECRET }, 'auth fields');
     logger.info({ config: { ALPACA_SECRET_KEY: SECRET, NATS_PASS: 'natspass123' } }, 'nested config');
     logger.info({ headers: { 'apca-api-secret-key': SECRET } }, 'upgrade headers');
-    logger.error({ err: new Error(`auth failed for ${KEY}:${SECRET}`) }, `request to https://x/?k=${encodeURIComponent(SECRET)} failed`);
+    logger.error(
+      { err: new Error(`auth failed for ${KEY}:${SECRET}`) },
+      `request to https://x/?k=${encodeURIComponent(SECRET)} failed`,
+    );
     logger.child({ component: 'ws' }).warn(`sending {"action":"auth","key":"${KEY}","secret":"${SECRET}"}`);
     const out = text();
     expect(out).not.toContain(KEY);

@@ -1,4 +1,5 @@
 import { estimateRate, marketPhase, projectBrokerTime, type ClockSample, type MarketPhase } from './broker-time.js';
+import { envInt } from './config.js';
 import type { Logger } from './logger.js';
 import type { Metrics } from './metrics.js';
 
@@ -16,6 +17,24 @@ export interface MarketClockOptions {
   now?: () => number;
   /** How old the last good reading may get before the phase is `unknown` (default 4 refreshes). */
   maxSampleAgeMs?: number;
+}
+
+/** The broker clock's one setting, in every service that reads the clock. */
+export const clockConfig = {
+  /** How often `GET /v2/clock` is read; in between, broker time is projected at the rate the reads measured. */
+  CLOCK_REFRESH_MS: envInt(15_000, { min: 50 }),
+};
+
+export interface StartMarketClockOptions extends Omit<MarketClockOptions, 'refreshMs'> {
+  config: { CLOCK_REFRESH_MS: number };
+}
+
+/** The one way a service starts the broker clock: built from its config and read before it returns. */
+export async function startMarketClock(opts: StartMarketClockOptions): Promise<MarketClock> {
+  const { config, ...rest } = opts;
+  const clock = new MarketClock({ ...rest, refreshMs: config.CLOCK_REFRESH_MS });
+  await clock.start();
+  return clock;
 }
 
 /**
@@ -68,7 +87,12 @@ export class MarketClock {
   phase(): MarketPhase {
     const local = this.now();
     const phase = this.sample
-      ? marketPhase(this.sample, projectBrokerTime(this.sample, this.rate, local), local, this.opts.maxSampleAgeMs ?? this.opts.refreshMs * 4)
+      ? marketPhase(
+          this.sample,
+          projectBrokerTime(this.sample, this.rate, local),
+          local,
+          this.opts.maxSampleAgeMs ?? this.opts.refreshMs * 4,
+        )
       : 'unknown';
     if (phase !== this.lastPhase) {
       this.log.info({ from: this.lastPhase, to: phase }, `market ${phase}`);
@@ -82,6 +106,14 @@ export class MarketClock {
   /** Broker time in epoch ms, or null before the first successful read. */
   brokerNow(): number | null {
     return this.sample ? projectBrokerTime(this.sample, this.rate, this.now()) : null;
+  }
+
+  /**
+   * The broker's `next_close` (epoch ms) from the last good reading, or null before the first. While the
+   * market is open it is the close of the session under way; while closed, that of the next session.
+   */
+  nextCloseMs(): number | null {
+    return this.sample ? this.sample.nextCloseMs : null;
   }
 
   /** Broker clock speed relative to ours (1 for Alpaca). */
@@ -111,7 +143,8 @@ export class MarketClock {
       this.failing = false;
     } catch (err) {
       this.failures.inc();
-      if (!this.failing) this.log.warn({ err }, 'cannot read the broker clock; keeping the last reading until it ages out');
+      if (!this.failing)
+        this.log.warn({ err }, 'cannot read the broker clock; keeping the last reading until it ages out');
       this.failing = true;
     }
     this.phase();

@@ -12,13 +12,17 @@ export interface NatsServerHandle {
   port: number;
   /** Monitoring endpoint (`/varz`, `/jsz`, `/connz`), or null for an external server. */
   monitorUrl: string | null;
-  /** Where it came from: a spawned binary, or the server named by NATS_URL. */
-  kind: 'binary' | 'external';
+  /** Where it came from: a spawned binary, a container (tests, testcontainers), or the server named by NATS_URL. */
+  kind: 'binary' | 'container' | 'external';
   /** Stop the server (SIGTERM, or SIGKILL with `{ kill: true }`); its JetStream data stays for `start()`. */
   stop(opts?: { kill?: boolean }): Promise<void>;
   /** Start it again on the same port with the same JetStream store. */
   start(): Promise<void>;
   restart(): Promise<void>;
+  /** Freeze the server (SIGSTOP, or the container's freezer): it holds its sockets but answers nothing, as a hung server does. */
+  pause(): Promise<void>;
+  /** Thaw a paused server (SIGCONT). */
+  resume(): Promise<void>;
   /** Stop it and delete its temp dir. */
   cleanup(): Promise<void>;
 }
@@ -111,6 +115,11 @@ export async function spawnNatsServer(binary: string, opts: SpawnNatsOptions = {
     for (const f of await readdir(dir)) if (f.endsWith('.ports')) await rm(join(dir, f), { force: true });
   };
 
+  const signal = (sig: 'SIGSTOP' | 'SIGCONT') => {
+    if (!child) throw new Error(`nats-server is not running: cannot send it ${sig}`);
+    child.kill(sig);
+  };
+
   await start();
   return {
     get url() {
@@ -129,6 +138,8 @@ export async function spawnNatsServer(binary: string, opts: SpawnNatsOptions = {
       await stop();
       await start();
     },
+    pause: async () => signal('SIGSTOP'),
+    resume: async () => signal('SIGCONT'),
     cleanup: async () => {
       await stop();
       if (ownDir) await rm(dir, { recursive: true, force: true });
@@ -136,10 +147,15 @@ export async function spawnNatsServer(binary: string, opts: SpawnNatsOptions = {
   };
 }
 
-async function waitForPorts(dir: string, proc: ChildProcess, output: () => string): Promise<{ nats: number; monitoring: number }> {
+async function waitForPorts(
+  dir: string,
+  proc: ChildProcess,
+  output: () => string,
+): Promise<{ nats: number; monitoring: number }> {
   const deadline = Date.now() + 10_000;
   while (Date.now() < deadline) {
-    if (proc.exitCode !== null) throw new NatsServerError(`nats-server exited with code ${proc.exitCode}: ${output().trim()}`);
+    if (proc.exitCode !== null)
+      throw new NatsServerError(`nats-server exited with code ${proc.exitCode}: ${output().trim()}`);
     const file = (await readdir(dir)).find((f) => f === `nats-server_${proc.pid}.ports`);
     if (file) {
       const text = await readFile(join(dir, file), 'utf8').catch(() => '');
@@ -160,7 +176,10 @@ async function waitForPorts(dir: string, proc: ChildProcess, output: () => strin
 async function waitForHealthy(monitorPort: number, output: () => string): Promise<void> {
   const deadline = Date.now() + 10_000;
   while (Date.now() < deadline) {
-    const ok = await fetch(`http://127.0.0.1:${monitorPort}/healthz`).then((r) => r.ok, () => false);
+    const ok = await fetch(`http://127.0.0.1:${monitorPort}/healthz`).then(
+      (r) => r.ok,
+      () => false,
+    );
     if (ok) return;
     await sleep(25);
   }

@@ -6,20 +6,13 @@ import { connectNats } from './nats.js';
 import { Readiness } from './readiness.js';
 import { captureLogger } from './testing/log-capture.js';
 import { startNats, type NatsServerHandle } from './testing/nats-server.js';
+import { waitFor } from './testing/wait-for.js';
 
 let server: NatsServerHandle;
 beforeAll(async () => {
   server = await startNats({ own: true });
 });
 afterAll(async () => server?.cleanup());
-
-async function until(check: () => boolean | Promise<boolean>, timeoutMs = 15_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error('condition not met in time');
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
 
 describe('real nats-server harness and connection helper', () => {
   it('spawns a loopback server with JetStream and monitoring', async () => {
@@ -36,10 +29,10 @@ describe('real nats-server harness and connection helper', () => {
     expect(readiness.check().ready).toBe(true);
 
     await server.stop();
-    await until(() => !readiness.check().ready);
+    await waitFor('readiness to drop with the server down', () => !readiness.check().ready);
     expect(readiness.check().reasons[0]).toMatch(/disconnected/);
     await server.start();
-    await until(() => readiness.check().ready);
+    await waitFor('readiness to return after the restart', () => readiness.check().ready);
 
     const msgs = lines().map((l) => l.msg);
     expect(msgs).toContain('NATS disconnected; reconnecting');
@@ -53,7 +46,12 @@ describe('real nats-server harness and connection helper', () => {
 
   it('creates streams and consumers idempotently and drops a republished bar by its msg id', async () => {
     const { logger } = captureLogger();
-    const nc = await connectNats({ url: server.url, name: 'streams-test', logger, metrics: new Metrics('s', { defaultMetrics: false }) });
+    const nc = await connectNats({
+      url: server.url,
+      name: 'streams-test',
+      logger,
+      metrics: new Metrics('s', { defaultMetrics: false }),
+    });
     const jsm = await jetstreamManager(nc);
     await ensureStreams(jsm);
     await ensureStreams(jsm);

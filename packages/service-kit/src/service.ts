@@ -1,7 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import type * as z from 'zod';
 import { loadConfig, type Env } from './config.js';
+import { NatsConnectError } from './errors.js';
 import { startHttpServer, type HttpServer, type RouteHandler } from './http.js';
+import { startHealthReporter, type ServiceHealth } from './health-reporter.js';
 import { createLogger, type Logger } from './logger.js';
 import { Metrics } from './metrics.js';
 import { connectNats, type NatsConnection } from './nats.js';
@@ -13,15 +15,20 @@ interface BaseSettings {
   NATS_URL: string;
   NATS_USER?: string | undefined;
   NATS_PASS?: string | undefined;
+  NATS_INBOX_PREFIX?: string | undefined;
+  NATS_TLS_CA?: string | undefined;
   LOG_LEVEL: string;
   HTTP_HOST: string;
   HTTP_PORT: number;
   SHUTDOWN_TIMEOUT_MS: number;
+  HEALTH_INTERVAL_MS: number;
 }
 
 export interface ServiceRuntime<C> {
   name: string;
   instanceId: string;
+  /** The service's package.json version, for its health reports and its NATS service. */
+  version: string;
   startedAt: Date;
   config: C;
   logger: Logger;
@@ -38,18 +45,27 @@ export interface ServiceRuntime<C> {
 
 export interface StartServiceOptions<S extends z.ZodType> {
   name: string;
+  /** `packageVersion(import.meta.url)` from main.ts. */
+  version: string;
   configSchema: S;
   env?: Env;
   /** Which config values are secrets, so their values are scrubbed from every log line. */
   secrets?: (config: z.infer<S>) => (string | undefined)[];
   routes?: Record<string, RouteHandler>;
+  /**
+   * The service's own account in its `health.<service>` report, read at each report (`HEALTH_INTERVAL_MS`) from
+   * the NATS connection until shutdown; null (or unset) until its domain is wired. Readiness is added by the kit.
+   */
+  health?: () => ServiceHealth | null;
 }
 
 /**
  * The common start-up every service shares: config (exit 2 when wrong), logger, metrics, HTTP health,
- * NATS, and graceful shutdown. Services only add their own domain on top.
+ * NATS, health reports, and graceful shutdown. Services only add their own domain on top.
  */
-export async function startService<S extends z.ZodType<BaseSettings>>(opts: StartServiceOptions<S>): Promise<ServiceRuntime<z.infer<S>>> {
+export async function startService<S extends z.ZodType<BaseSettings>>(
+  opts: StartServiceOptions<S>,
+): Promise<ServiceRuntime<z.infer<S>>> {
   const config = loadConfig(opts.name, opts.configSchema, opts.env);
   const logger = createLogger({
     name: opts.name,
@@ -57,6 +73,7 @@ export async function startService<S extends z.ZodType<BaseSettings>>(opts: Star
     secrets: [config.NATS_PASS, ...(opts.secrets?.(config) ?? [])],
   });
   const instanceId = `${opts.name}-${randomUUID().slice(0, 8)}`;
+  const startedAt = new Date();
   process.on('unhandledRejection', (reason) => logger.error({ err: reason }, 'unhandled promise rejection'));
   process.on('uncaughtException', (err) => {
     logger.fatal({ err }, 'uncaught exception; exiting so the supervisor restarts a clean process');
@@ -68,15 +85,43 @@ export async function startService<S extends z.ZodType<BaseSettings>>(opts: Star
   const readiness = new Readiness();
   // Not ready until main.ts says the service is wired, however quickly NATS connects.
   readiness.set('startup', false, 'starting up');
-  const http = await startHttpServer({ host: config.HTTP_HOST, port: config.HTTP_PORT, logger, metrics, readiness, routes: opts.routes ?? {} });
+  const http = await startHttpServer({
+    host: config.HTTP_HOST,
+    port: config.HTTP_PORT,
+    logger,
+    metrics,
+    readiness,
+    routes: opts.routes ?? {},
+  });
   const nc = await connectNats({
     url: config.NATS_URL,
     name: instanceId,
     user: config.NATS_USER,
     pass: config.NATS_PASS,
+    inboxPrefix: config.NATS_INBOX_PREFIX,
+    tlsCaFile: config.NATS_TLS_CA,
     logger,
     metrics,
     readiness,
+  }).catch((err: unknown) => {
+    if (!(err instanceof NatsConnectError)) throw err;
+    // Retrying cannot fix it (an untrusted certificate, TLS on one side only): one line saying what to change.
+    logger.fatal(err.message);
+    logger.flush();
+    return process.exit(1);
+  });
+
+  const health = startHealthReporter({
+    service: opts.name,
+    instanceId,
+    version: opts.version,
+    startedAt: startedAt.getTime(),
+    nc,
+    intervalMs: config.HEALTH_INTERVAL_MS,
+    health: opts.health ?? (() => null),
+    readiness,
+    logger,
+    metrics,
   });
 
   const tasks: ShutdownTask[] = [];
@@ -85,15 +130,17 @@ export async function startService<S extends z.ZodType<BaseSettings>>(opts: Star
     timeoutMs: config.SHUTDOWN_TIMEOUT_MS,
     tasks: () => [
       ...tasks,
+      { name: 'stop health reports', run: () => health.stop() },
       { name: 'drain NATS', run: () => nc.drain() },
       { name: 'close HTTP', run: () => http.close() },
     ],
   });
-  logger.info({ instanceId, http: http.url }, 'service started');
+  logger.info({ instanceId, version: opts.version, http: http.url }, 'service started');
   return {
     name: opts.name,
     instanceId,
-    startedAt: new Date(),
+    version: opts.version,
+    startedAt,
     config,
     logger,
     metrics,

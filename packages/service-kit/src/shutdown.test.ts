@@ -16,8 +16,20 @@ function start() {
   const exits: number[] = [];
   let finish = () => {};
   const drained = new Promise<void>((resolve) => (finish = resolve));
-  installShutdown({ logger, timeoutMs: 10_000, exit: (code) => void exits.push(code), tasks: () => [{ name: 'drain', run: () => drained }] });
-  return { exits, finish, msgs: () => lines().filter((l) => (l.level as number) >= 30).map((l) => l.msg) };
+  installShutdown({
+    logger,
+    timeoutMs: 10_000,
+    exit: (code) => void exits.push(code),
+    tasks: () => [{ name: 'drain', run: () => drained }],
+  });
+  return {
+    exits,
+    finish,
+    msgs: () =>
+      lines()
+        .filter((l) => (l.level as number) >= 30)
+        .map((l) => l.msg),
+  };
 }
 
 describe('shutdown on signals', () => {
@@ -30,7 +42,12 @@ describe('shutdown on signals', () => {
     s.finish();
     await new Promise((r) => setImmediate(r));
     expect(s.exits).toEqual([0]);
-    expect(s.msgs()).toEqual(['shutting down', 'already shutting down; the deadline still applies', 'already shutting down; the deadline still applies', 'stopped']);
+    expect(s.msgs()).toEqual([
+      'shutting down',
+      'already shutting down; the deadline still applies',
+      'already shutting down; the deadline still applies',
+      'stopped',
+    ]);
   });
 
   it('exits at once on a second Ctrl-C', () => {

@@ -1,7 +1,10 @@
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+import { connect } from '@nats-io/transport-node';
+import { decodeOn, HealthReport, healthSubject } from '@vigil/contracts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startNats, type NatsServerHandle } from '../src/testing/nats-server.js';
+import { waitFor } from '../src/testing/wait-for.js';
 
 const fixture = fileURLToPath(new URL('./fixtures/minimal-service.ts', import.meta.url));
 let server: NatsServerHandle;
@@ -41,13 +44,30 @@ describe('a service process', () => {
     expect(connz.num_connections).toBe(0);
   });
 
-  it('serves health, then on SIGTERM stops work, drains NATS and exits 0', async () => {
-    const p = run({ NATS_URL: server.url, FIXTURE_SECRET: 'hunter2-very-secret' });
+  it('serves health, reports it on health.<service>, then on SIGTERM stops work, drains NATS and exits 0', async () => {
+    const nc = await connect({ servers: server.url });
+    const reports: HealthReport[] = [];
+    nc.subscribe(healthSubject('fixture'), {
+      callback: (_e, m) => {
+        const d = decodeOn(HealthReport, m.subject, m.data);
+        if (d.ok) reports.push(d.value);
+      },
+    });
+    await nc.flush();
+    const p = run({ NATS_URL: server.url, FIXTURE_SECRET: 'hunter2-very-secret', HEALTH_INTERVAL_MS: '100' });
     const url = await p.ready();
     expect((await fetch(`${url}/readyz`)).status).toBe(200);
+    // The first report may come before main.ts said it is wired (degraded: starting up); later ones are ok.
+    const ok = await waitFor('an ok health report', () => reports.find((r) => r.status === 'ok'));
+    expect(ok).toMatchObject({ service: 'fixture', version: '0.0.1-fixture', figures: { answer: 42 }, notes: [] });
+    await nc.close();
     p.child.kill('SIGTERM');
     expect(await p.exited).toBe(0);
-    const msgs = p.out().split('\n').filter((l) => l.startsWith('{')).map((l) => (JSON.parse(l) as { msg: string }).msg);
+    const msgs = p
+      .out()
+      .split('\n')
+      .filter((l) => l.startsWith('{'))
+      .map((l) => (JSON.parse(l) as { msg: string }).msg);
     expect(msgs).toEqual(expect.arrayContaining(['service started', 'shutting down', 'work stopped', 'stopped']));
     expect(msgs.indexOf('work stopped')).toBeLessThan(msgs.indexOf('stopped'));
     expect(p.out()).not.toContain('hunter2-very-secret');

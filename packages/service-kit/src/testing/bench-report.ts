@@ -11,8 +11,14 @@ export interface Summary {
 /** Nearest-rank percentiles; an empty sample gives NaN so a missing figure shows in the table as such. */
 export function summarize(values: readonly number[]): Summary {
   const sorted = [...values].sort((a, b) => a - b);
-  const rank = (p: number) => (sorted.length ? sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]! : Number.NaN);
-  return { count: sorted.length, p50: rank(50), p99: rank(99), max: sorted.length ? sorted[sorted.length - 1]! : Number.NaN };
+  const rank = (p: number) =>
+    sorted.length ? sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]! : Number.NaN;
+  return {
+    count: sorted.length,
+    p50: rank(50),
+    p99: rank(99),
+    max: sorted.length ? sorted[sorted.length - 1]! : Number.NaN,
+  };
 }
 
 /**
@@ -44,12 +50,16 @@ export async function writeBenchSection(file: string, name: string, markdown: st
   const begin = `<!-- bench:${name} -->`;
   const end = `<!-- /bench:${name} -->`;
   const existing = await readFile(file, 'utf8').catch((err: NodeJS.ErrnoException) => {
-    if (err.code === 'ENOENT') return '# Benchmarks\n\nFigures measured on the machine named in each section. Tests assert correctness; these tables report speed.\n';
+    if (err.code === 'ENOENT')
+      return '# Benchmarks\n\nFigures measured on the machine named in each section. Tests assert correctness; these tables report speed.\n';
     throw err;
   });
   const block = `${begin}\n${markdown.trim()}\n${end}`;
   const from = existing.indexOf(begin);
   const to = existing.indexOf(end);
-  const next = from >= 0 && to > from ? existing.slice(0, from) + block + existing.slice(to + end.length) : `${existing.trimEnd()}\n\n${block}\n`;
+  const next =
+    from >= 0 && to > from
+      ? existing.slice(0, from) + block + existing.slice(to + end.length)
+      : `${existing.trimEnd()}\n\n${block}\n`;
   await writeFile(file, next);
 }

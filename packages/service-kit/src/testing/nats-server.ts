@@ -1,6 +1,8 @@
-import { existsSync } from 'node:fs';
 import { NatsServerError } from '../errors.js';
 import { findBinary, spawnNatsServer, type NatsServerHandle } from '../nats-server-process.js';
+import { dockerEngineAnswers } from './docker-engine.js';
+import { startNatsContainer } from './nats-container.js';
+import { chooseNatsSource } from './nats-source.js';
 
 export type { NatsServerHandle };
 
@@ -13,32 +15,41 @@ export interface StartNatsOptions {
 }
 
 const INSTALL_HINT =
-  'no NATS server for tests: install nats-server (Debian: apt-get install nats-server), or set NATS_URL to a running server with JetStream';
+  'no NATS server for tests: install nats-server (Debian: apt-get install nats-server), start a Docker engine (the tests then run nats:2.10-alpine through testcontainers), or set NATS_URL to a running server with JetStream';
 
 /**
- * A real nats-server for a test. Preference: an explicit NATS_URL; the `nats-server` binary (spawned on a
- * random loopback port with JetStream in a temp dir); otherwise fail with one line saying how to get one.
+ * A real nats-server for a test (see `chooseNatsSource`): a container through testcontainers whenever a Docker
+ * engine answers, the `nats-server` binary otherwise (a random loopback port, JetStream in a temp dir);
+ * VIGIL_TEST_NATS=container|binary forces one; NATS_URL serves tests that need no server of their own.
  */
 export async function startNats(opts: StartNatsOptions = {}): Promise<NatsServerHandle> {
-  const external = process.env.NATS_URL;
-  if (external && !opts.own && !opts.extraConfig) return externalHandle(external);
   const binary = findBinary();
-  if (binary) return spawnNatsServer(binary, opts);
-  if (dockerReachable()) {
-    throw new NatsServerError(
-      `${INSTALL_HINT}. A Docker engine is reachable: testcontainers (@testcontainers/nats@11.11.0) could provide one, but this harness needs a server it can stop and restart on the same port, which a container's random port mapping does not give`,
-    );
+  const forced = process.env.VIGIL_TEST_NATS || undefined;
+  const source = chooseNatsSource({
+    forced,
+    natsUrl: process.env.NATS_URL,
+    needsOwn: Boolean(opts.own || opts.extraConfig),
+    engineAnswers: forced ? false : await dockerEngineAnswers(),
+    binaryFound: binary !== null,
+  });
+  switch (source) {
+    case 'external':
+      return externalHandle(process.env.NATS_URL!);
+    case 'container':
+      return startNatsContainer(opts);
+    case 'binary':
+      if (!binary) throw new NatsServerError(`VIGIL_TEST_NATS=binary, but ${INSTALL_HINT}`);
+      return spawnNatsServer(binary, opts);
+    default:
+      throw new NatsServerError(INSTALL_HINT);
   }
-  throw new NatsServerError(INSTALL_HINT);
-}
-
-function dockerReachable(): boolean {
-  return Boolean(process.env.DOCKER_HOST) || existsSync('/var/run/docker.sock');
 }
 
 function externalHandle(url: string): NatsServerHandle {
   const refuse = async () => {
-    throw new NatsServerError(`cannot stop or restart the server at NATS_URL=${url}; unset NATS_URL so the test starts its own`);
+    throw new NatsServerError(
+      `cannot stop, restart or pause the server at NATS_URL=${url}; unset NATS_URL so the test starts its own`,
+    );
   };
   return {
     url,
@@ -48,7 +59,8 @@ function externalHandle(url: string): NatsServerHandle {
     stop: refuse,
     start: refuse,
     restart: refuse,
+    pause: refuse,
+    resume: async () => {},
     cleanup: async () => {},
   };
 }
-
