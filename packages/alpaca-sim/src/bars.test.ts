@@ -1,5 +1,12 @@
 import { describe, expect, it } from 'vitest';
-import { barForMinute, historicalBars, quoteFor, tradesInMinute, updatedBarForMinute, type MarketModel } from './bars.js';
+import {
+  barForMinute,
+  historicalBars,
+  quoteFor,
+  tradesInMinute,
+  updatedBarForMinute,
+  type MarketModel,
+} from './bars.js';
 import { sessionOn } from './calendar.js';
 
 const model: MarketModel = { seed: 7, sparse: new Set(['THIN']), updatedBarRate: 0.05 };

@@ -2,9 +2,39 @@ import { MINUTE_MS, isOpenAt, sessionsBetween, nyDate } from './calendar.js';
 import { priceAt, rand, round } from './prices.js';
 
 /** Wire shapes (JSON field names), without the `T` tag. `t` is RFC-3339 UTC. */
-export interface Bar { S: string; o: number; h: number; l: number; c: number; v: number; t: string; n: number; vw: number }
-export interface Trade { S: string; i: number; x: string; p: number; s: number; c: string[]; t: string; z: string }
-export interface Quote { S: string; ax: string; ap: number; as: number; bx: string; bp: number; bs: number; c: string[]; t: string; z: string }
+export interface Bar {
+  S: string;
+  o: number;
+  h: number;
+  l: number;
+  c: number;
+  v: number;
+  t: string;
+  n: number;
+  vw: number;
+}
+export interface Trade {
+  S: string;
+  i: number;
+  x: string;
+  p: number;
+  s: number;
+  c: string[];
+  t: string;
+  z: string;
+}
+export interface Quote {
+  S: string;
+  ax: string;
+  ap: number;
+  as: number;
+  bx: string;
+  bp: number;
+  bs: number;
+  c: string[];
+  t: string;
+  z: string;
+}
 
 export interface MarketModel {
   seed: number;
@@ -14,7 +44,10 @@ export interface MarketModel {
   updatedBarRate: number;
 }
 
-interface TradeAt { trade: Trade; ms: number }
+interface TradeAt {
+  trade: Trade;
+  ms: number;
+}
 
 /** RFC-3339 with nine fraction digits; the sub-millisecond digits are deterministic noise. */
 function nanoIso(ms: number, subMs: number): string {
@@ -27,9 +60,12 @@ export function tradesInMinute(model: MarketModel, symbol: string, minute: numbe
   if (!isOpenAt(start)) return [];
   const { seed } = model;
   let count: number;
-  if (model.sparse.has(symbol)) count = rand(seed, symbol, minute, 'gap') < 0.45 ? 0 : 1 + Math.floor(rand(seed, symbol, minute, 'n') * 2);
+  if (model.sparse.has(symbol))
+    count = rand(seed, symbol, minute, 'gap') < 0.45 ? 0 : 1 + Math.floor(rand(seed, symbol, minute, 'n') * 2);
   else count = 4 + Math.floor(rand(seed, symbol, minute, 'n') * 5);
-  const offsets = Array.from({ length: count }, (_, i) => Math.floor(rand(seed, symbol, minute, 'off', i) * MINUTE_MS)).sort((a, b) => a - b);
+  const offsets = Array.from({ length: count }, (_, i) =>
+    Math.floor(rand(seed, symbol, minute, 'off', i) * MINUTE_MS),
+  ).sort((a, b) => a - b);
   return offsets.map((off, i) => {
     const ms = start + off;
     const p = round(priceAt(seed, symbol, ms) * (1 + 0.0004 * (rand(seed, symbol, minute, 'pn', i) - 0.5)), 2);
@@ -51,7 +87,18 @@ export function tradesInMinute(model: MarketModel, symbol: string, minute: numbe
 export function quoteFor(seed: number, trade: Trade): Quote {
   const half = (1 + Math.floor(rand(seed, trade.S, trade.i, 'spread') * 3)) / 200;
   const size = (salt: string) => 1 + Math.floor(rand(seed, trade.S, trade.i, salt) * 5);
-  return { S: trade.S, ax: 'V', ap: round(trade.p + half, 2), as: size('as'), bx: 'V', bp: round(trade.p - half, 2), bs: size('bs'), c: ['R'], t: trade.t, z: trade.z };
+  return {
+    S: trade.S,
+    ax: 'V',
+    ap: round(trade.p + half, 2),
+    as: size('as'),
+    bx: 'V',
+    bp: round(trade.p - half, 2),
+    bs: size('bs'),
+    c: ['R'],
+    t: trade.t,
+    z: trade.z,
+  };
 }
 
 function aggregate(symbol: string, minute: number, trades: { p: number; s: number }[]): Bar | null {
@@ -67,12 +114,26 @@ function aggregate(symbol: string, minute: number, trades: { p: number; s: numbe
     pv += t.p * t.s;
   }
   const t = new Date(minute * MINUTE_MS).toISOString().replace('.000Z', 'Z');
-  return { S: symbol, o: trades[0]!.p, h, l, c: trades[trades.length - 1]!.p, v, t, n: trades.length, vw: round(pv / v, 6) };
+  return {
+    S: symbol,
+    o: trades[0]!.p,
+    h,
+    l,
+    c: trades[trades.length - 1]!.p,
+    v,
+    t,
+    n: trades.length,
+    vw: round(pv / v, 6),
+  };
 }
 
 /** The minute bar labelled `minute` (its start), aggregated from that minute's trades; null if none traded. */
 export function barForMinute(model: MarketModel, symbol: string, minute: number): Bar | null {
-  return aggregate(symbol, minute, tradesInMinute(model, symbol, minute).map((x) => x.trade));
+  return aggregate(
+    symbol,
+    minute,
+    tradesInMinute(model, symbol, minute).map((x) => x.trade),
+  );
 }
 
 /** The corrected bar for `minute` if a late trade arrives for it, else null. */

@@ -1,5 +1,14 @@
 import { describe, expect, it } from 'vitest';
-import { currentOrNextSession, isOpenAt, nextOpenSession, nextTradingDate, nyDate, sessionOn, sessionsBetween, toNyIso } from './calendar.js';
+import {
+  currentOrNextSession,
+  isOpenAt,
+  nextOpenSession,
+  nextTradingDate,
+  nyDate,
+  sessionOn,
+  sessionsBetween,
+  toNyIso,
+} from './calendar.js';
 
 describe('calendar', () => {
   it('opens 09:30–16:00 New York time in winter and summer', () => {
@@ -26,7 +35,11 @@ describe('calendar', () => {
   });
 
   it('lists sessions and settles T+1', () => {
-    expect(sessionsBetween('2026-01-01', '2026-01-06').map((s) => s.date)).toEqual(['2026-01-02', '2026-01-05', '2026-01-06']);
+    expect(sessionsBetween('2026-01-01', '2026-01-06').map((s) => s.date)).toEqual([
+      '2026-01-02',
+      '2026-01-05',
+      '2026-01-06',
+    ]);
     expect(nextTradingDate('2026-01-16')).toBe('2026-01-20');
   });
 

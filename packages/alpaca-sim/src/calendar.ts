@@ -4,13 +4,60 @@
  */
 
 const HOLIDAYS = new Set([
-  '2024-01-01', '2024-01-15', '2024-02-19', '2024-03-29', '2024-05-27', '2024-06-19', '2024-07-04', '2024-09-02', '2024-11-28', '2024-12-25',
-  '2025-01-01', '2025-01-09', '2025-01-20', '2025-02-17', '2025-04-18', '2025-05-26', '2025-06-19', '2025-07-04', '2025-09-01', '2025-11-27', '2025-12-25',
-  '2026-01-01', '2026-01-19', '2026-02-16', '2026-04-03', '2026-05-25', '2026-06-19', '2026-07-03', '2026-09-07', '2026-11-26', '2026-12-25',
-  '2027-01-01', '2027-01-18', '2027-02-15', '2027-03-26', '2027-05-31', '2027-06-18', '2027-07-05', '2027-09-06', '2027-11-25', '2027-12-24',
+  '2024-01-01',
+  '2024-01-15',
+  '2024-02-19',
+  '2024-03-29',
+  '2024-05-27',
+  '2024-06-19',
+  '2024-07-04',
+  '2024-09-02',
+  '2024-11-28',
+  '2024-12-25',
+  '2025-01-01',
+  '2025-01-09',
+  '2025-01-20',
+  '2025-02-17',
+  '2025-04-18',
+  '2025-05-26',
+  '2025-06-19',
+  '2025-07-04',
+  '2025-09-01',
+  '2025-11-27',
+  '2025-12-25',
+  '2026-01-01',
+  '2026-01-19',
+  '2026-02-16',
+  '2026-04-03',
+  '2026-05-25',
+  '2026-06-19',
+  '2026-07-03',
+  '2026-09-07',
+  '2026-11-26',
+  '2026-12-25',
+  '2027-01-01',
+  '2027-01-18',
+  '2027-02-15',
+  '2027-03-26',
+  '2027-05-31',
+  '2027-06-18',
+  '2027-07-05',
+  '2027-09-06',
+  '2027-11-25',
+  '2027-12-24',
 ]);
 
-const EARLY_CLOSES = new Set(['2024-07-03', '2024-11-29', '2024-12-24', '2025-07-03', '2025-11-28', '2025-12-24', '2026-11-27', '2026-12-24', '2027-11-26']);
+const EARLY_CLOSES = new Set([
+  '2024-07-03',
+  '2024-11-29',
+  '2024-12-24',
+  '2025-07-03',
+  '2025-11-28',
+  '2025-12-24',
+  '2026-11-27',
+  '2026-12-24',
+  '2027-11-26',
+]);
 
 export const MINUTE_MS = 60_000;
 const DAY_MS = 86_400_000;
@@ -41,7 +88,14 @@ const nyParts = new Intl.DateTimeFormat('en-US', {
 /** New York's offset from UTC at instant `ms`, in minutes (−240 in summer, −300 in winter). */
 export function nyOffsetMinutes(ms: number): number {
   const p = Object.fromEntries(nyParts.formatToParts(new Date(ms)).map((x) => [x.type, x.value]));
-  const asUtc = Date.UTC(Number(p.year), Number(p.month) - 1, Number(p.day), Number(p.hour), Number(p.minute), Number(p.second));
+  const asUtc = Date.UTC(
+    Number(p.year),
+    Number(p.month) - 1,
+    Number(p.day),
+    Number(p.hour),
+    Number(p.minute),
+    Number(p.second),
+  );
   return Math.round((asUtc - Math.floor(ms / 1000) * 1000) / MINUTE_MS);
 }
 
@@ -101,7 +155,9 @@ export function currentOrNextSession(ms: number): Session {
     const s = sessionOn(d);
     if (s && s.closeMs > ms) return s;
   }
-  throw new RangeError(`no trading session within 30 days of ${new Date(ms).toISOString()}: the calendar covers 2024–2027`);
+  throw new RangeError(
+    `no trading session within 30 days of ${new Date(ms).toISOString()}: the calendar covers 2024–2027`,
+  );
 }
 
 /** The first session opening strictly after `ms`. */

@@ -17,14 +17,34 @@ export function entryFault(entry: ChaosEntry): z.ZodSafeParseResult<FaultSpec> {
 }
 
 /** Entries due at `elapsedMinutes` that have not fired yet (indexes into the schedule). */
-export function dueEntries(schedule: readonly ChaosEntry[], elapsedMinutes: number, fired: ReadonlySet<number>): number[] {
+export function dueEntries(
+  schedule: readonly ChaosEntry[],
+  elapsedMinutes: number,
+  fired: ReadonlySet<number>,
+): number[] {
   return schedule.flatMap((e, i) => (e.atMinute <= elapsedMinutes && !fired.has(i) ? [i] : []));
 }
 
-const STREAM_FAULTS = ['drop', 'blackhole', 'stall', 'late_bars', 'duplicate_bars', 'out_of_order', 'malformed_frames', 'rest_error', 'unsubscribe', 'auth_silent'];
+const STREAM_FAULTS = [
+  'drop',
+  'blackhole',
+  'stall',
+  'late_bars',
+  'duplicate_bars',
+  'out_of_order',
+  'malformed_frames',
+  'rest_error',
+  'unsubscribe',
+  'auth_silent',
+];
 
 /** A reproducible random schedule: `count` faults spread over `minutes`, each lasting 1–5 minutes. */
-export function generateChaos(seed: number, minutes: number, count: number, kinds: readonly string[] = STREAM_FAULTS): ChaosEntry[] {
+export function generateChaos(
+  seed: number,
+  minutes: number,
+  count: number,
+  kinds: readonly string[] = STREAM_FAULTS,
+): ChaosEntry[] {
   return Array.from({ length: count }, (_, i) => ({
     atMinute: Math.floor(rand(seed, 'chaos', i, 'at') * minutes),
     fault: kinds[Math.floor(rand(seed, 'chaos', i, 'kind') * kinds.length)]!,

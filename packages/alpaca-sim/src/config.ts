@@ -1,6 +1,6 @@
 import { parseArgs } from 'node:util';
 import * as z from 'zod';
-import { envInt, envSymbols, logLevel, type Env } from '@vigil/service-kit';
+import { envBool, envInt, envSymbols, logLevel, type Env } from '@vigil/service-kit';
 import { DEFAULT_START_MS } from './clock.js';
 
 /** Every setting is an environment variable; each CLI flag overrides the variable it names. */
@@ -20,6 +20,7 @@ export const FLAGS = {
   'auth-timeout-ms': 'SIM_AUTH_TIMEOUT_MS',
   'ping-interval-ms': 'SIM_PING_INTERVAL_MS',
   'rate-limit': 'SIM_REST_RATE_LIMIT',
+  margin: 'SIM_MARGIN',
   'log-level': 'LOG_LEVEL',
 } as const;
 
@@ -29,7 +30,9 @@ export const simConfig = z.object({
   SIM_MINUTE_MS: envInt(60_000, { min: 1 }),
   SIM_KEY_ID: z.string().min(1).default('SIMKEY'),
   SIM_SECRET_KEY: z.string().min(1).default('SIMSECRET'),
-  SIM_START: z.iso.datetime({ offset: true, error: 'expected an RFC-3339 instant such as 2026-01-06T09:30:00-05:00' }).default(new Date(DEFAULT_START_MS).toISOString()),
+  SIM_START: z.iso
+    .datetime({ offset: true, error: 'expected an RFC-3339 instant such as 2026-01-06T09:30:00-05:00' })
+    .default(new Date(DEFAULT_START_MS).toISOString()),
   SIM_SYMBOLS: envSymbols(['SPY', 'AAPL', 'MSFT', 'QQQ']),
   SIM_SPARSE_SYMBOLS: envSymbols([]),
   SIM_SEED: envInt(1),
@@ -39,6 +42,8 @@ export const simConfig = z.object({
   SIM_AUTH_TIMEOUT_MS: envInt(10_000, { min: 1 }),
   SIM_PING_INTERVAL_MS: envInt(10_000, { min: 0 }),
   SIM_REST_RATE_LIMIT: envInt(200, { min: 1 }),
+  /** A margin account: a sell beyond the long position opens a short. */
+  SIM_MARGIN: envBool(false),
   LOG_LEVEL: logLevel,
 });
 export type SimConfig = z.infer<typeof simConfig>;
@@ -57,7 +62,12 @@ Clients append /v2/<iex|sip|delayed_sip|test> to streamUrl.`;
 
 /** Fold CLI flags into the environment, so one schema validates both. Unknown flags throw. */
 export function argvToEnv(argv: string[], env: Env): { env: Env; help: boolean } {
-  const options = Object.fromEntries([...Object.keys(FLAGS), 'help'].map((f) => [f, { type: f === 'help' ? ('boolean' as const) : ('string' as const) }]));
+  const options = Object.fromEntries(
+    [...Object.keys(FLAGS), 'help'].map((f) => [
+      f,
+      { type: f === 'help' ? ('boolean' as const) : ('string' as const) },
+    ]),
+  );
   // `pnpm … dev -- --port 1` passes the `--` through.
   const args = argv[0] === '--' ? argv.slice(1) : argv;
   const { values } = parseArgs({ args, options, strict: true, allowPositionals: false });

@@ -1,4 +1,4 @@
-import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http';
 import * as z from 'zod';
 import { currentOrNextSession, nextOpenSession } from './calendar.js';
 import { chaosSchedule, generateChaos } from './chaos.js';
@@ -16,8 +16,27 @@ const clockChange = z.strictObject({
 });
 const chaosBody = z.union([
   z.strictObject({ schedule: chaosSchedule }),
-  z.strictObject({ generate: z.strictObject({ seed: z.int(), minutes: z.int().min(1), count: z.int().min(1).max(1000) }) }),
+  z.strictObject({
+    generate: z.strictObject({ seed: z.int(), minutes: z.int().min(1), count: z.int().min(1).max(1000) }),
+  }),
 ]);
+
+/**
+ * Why a request that reached us over loopback still must not drive the simulator, or null. A web page the
+ * operator has open can send a POST to 127.0.0.1 (a "simple" request needs no preflight) or reach us through a
+ * name it rebinds to 127.0.0.1: refuse any Host that is not a loopback name, any Origin that is not our own,
+ * and any request a browser marks as cross-site. curl, the CLI and Node's fetch send none of these.
+ */
+export function browserRefusal(headers: IncomingHttpHeaders): string | null {
+  const host = headers.host ?? '';
+  if (!/^(127\.0\.0\.1|localhost|\[::1\])(:\d+)?$/.test(host)) return `Host "${host}" is not a loopback name`;
+  if (headers.origin !== undefined && headers.origin !== `http://${host}`)
+    return `cross-origin request from ${headers.origin}`;
+  const site = headers['sec-fetch-site'];
+  if (site !== undefined && site !== 'same-origin' && site !== 'none')
+    return `cross-site browser request (Sec-Fetch-Site: ${site})`;
+  return null;
+}
 
 /**
  * `/sim/...`: JSON control of the simulator. GET /sim/status, GET|POST|DELETE /sim/faults,
@@ -25,7 +44,13 @@ const chaosBody = z.union([
  */
 export async function handleControl(sim: Sim, req: IncomingMessage, res: ServerResponse, url: URL): Promise<void> {
   const remote = req.socket.remoteAddress ?? '';
-  if (!/^(127\.|::1$|::ffff:127\.)/.test(remote)) return sendError(res, 403, 'the control API answers loopback callers only');
+  if (!/^(127\.|::1$|::ffff:127\.)/.test(remote))
+    return sendError(res, 403, 'the control API answers loopback callers only');
+  const refusal = browserRefusal(req.headers);
+  if (refusal) {
+    sim.log.warn({ refusal, method: req.method, path: url.pathname }, 'control API request refused');
+    return sendError(res, 403, `the control API refuses browser requests from other sites: ${refusal}`);
+  }
   const route = `${req.method} ${url.pathname.replace(/\/+$/, '')}`;
   const body = req.method === 'POST' ? await jsonBody(req) : undefined;
   if (body instanceof Error) return sendError(res, 400, body.message);
@@ -34,7 +59,11 @@ export async function handleControl(sim: Sim, req: IncomingMessage, res: ServerR
     case 'GET /sim/status':
       return sendJson(res, 200, sim.status());
     case 'GET /sim/faults':
-      return sendJson(res, 200, { active: sim.faults.list(), injected: sim.faults.injected, applied: sim.faults.applied });
+      return sendJson(res, 200, {
+        active: sim.faults.list(),
+        injected: sim.faults.injected,
+        applied: sim.faults.applied,
+      });
     case 'POST /sim/faults': {
       const p = parseFault(body);
       if (!p.success) return sendError(res, 422, `invalid fault: ${describeIssues(p.error)}`);
@@ -64,7 +93,10 @@ export async function handleControl(sim: Sim, req: IncomingMessage, res: ServerR
     case 'POST /sim/chaos': {
       const p = chaosBody.safeParse(body);
       if (!p.success) return sendError(res, 422, describeIssues(p.error));
-      const schedule = 'schedule' in p.data ? p.data.schedule : generateChaos(p.data.generate.seed, p.data.generate.minutes, p.data.generate.count);
+      const schedule =
+        'schedule' in p.data
+          ? p.data.schedule
+          : generateChaos(p.data.generate.seed, p.data.generate.minutes, p.data.generate.count);
       sim.runChaos(schedule);
       return sendJson(res, 200, { schedule });
     }

@@ -13,7 +13,12 @@ const route = z
 /** Faults that act once on the current connections. */
 const instant = [
   z.object({ kind: z.literal('drop'), key }),
-  z.object({ kind: z.literal('close'), key, code: z.int().min(1000).max(4999).default(1000), reason: z.string().max(120).default('') }),
+  z.object({
+    kind: z.literal('close'),
+    key,
+    code: z.int().min(1000).max(4999).default(1000),
+    reason: z.string().max(120).default(''),
+  }),
   z.object({ kind: z.literal('kill_session'), key: z.string().min(1).max(256) }),
   z.object({ kind: z.literal('unsubscribe'), key }),
   z.object({ kind: z.literal('garbage'), key }),
@@ -24,7 +29,11 @@ const lasting = [
   z.object({ kind: z.literal('blackhole'), key }),
   z.object({ kind: z.literal('stall'), key }),
   z.object({ kind: z.literal('handshake_hang') }),
-  z.object({ kind: z.literal('reject_upgrade'), status: errorStatus.default(503), retryAfterSec: z.int().min(0).max(3600).default(1) }),
+  z.object({
+    kind: z.literal('reject_upgrade'),
+    status: errorStatus.default(503),
+    retryAfterSec: z.int().min(0).max(3600).default(1),
+  }),
   z.object({ kind: z.literal('refuse') }),
   z.object({ kind: z.literal('auth_fail'), key }),
   z.object({ kind: z.literal('auth_silent'), key }),
@@ -37,20 +46,41 @@ const lasting = [
   z.object({ kind: z.literal('late_bars'), key, delayMs: z.int().min(0).max(600_000).default(5000) }),
   z.object({ kind: z.literal('updated_bars'), key }),
   z.object({ kind: z.literal('slow'), key, delayMs: z.int().min(0).max(600_000).default(1000) }),
-  z.object({ kind: z.literal('rest_error'), scope, route, status: errorStatus.default(500), retryAfterSec: z.int().min(0).max(3600).default(1), count: z.int().min(1).optional() }),
-  z.object({ kind: z.literal('rest_slow'), scope, route, delayMs: z.int().min(0).max(600_000).default(2000), count: z.int().min(1).optional() }),
+  z.object({
+    kind: z.literal('rest_error'),
+    scope,
+    route,
+    status: errorStatus.default(500),
+    retryAfterSec: z.int().min(0).max(3600).default(1),
+    count: z.int().min(1).optional(),
+  }),
+  z.object({
+    kind: z.literal('rest_slow'),
+    scope,
+    route,
+    delayMs: z.int().min(0).max(600_000).default(2000),
+    count: z.int().min(1).optional(),
+  }),
 ] as const;
 
 const timing = { durationMs: z.int().min(1).optional(), durationMinutes: z.number().positive().optional() };
 
-export const faultSpec = z.discriminatedUnion('kind', [...instant, ...lasting.map((s) => s.extend(timing))] as never) as unknown as z.ZodType<FaultSpec, unknown>;
+export const faultSpec = z.discriminatedUnion('kind', [
+  ...instant,
+  ...lasting.map((s) => s.extend(timing)),
+] as never) as unknown as z.ZodType<FaultSpec, unknown>;
 
 type InstantSpec = z.infer<(typeof instant)[number]>;
 type LastingSpec = z.infer<(typeof lasting)[number]> & { durationMs?: number; durationMinutes?: number };
 export type FaultSpec = InstantSpec | LastingSpec;
 export type FaultKind = FaultSpec['kind'];
 export type LastingKind = LastingSpec['kind'];
-export type Fault<K extends LastingKind = LastingKind> = Extract<LastingSpec, { kind: K }> & { id: number; injectedAt: string; expiresAtMs?: number; remaining?: number };
+export type Fault<K extends LastingKind = LastingKind> = Extract<LastingSpec, { kind: K }> & {
+  id: number;
+  injectedAt: string;
+  expiresAtMs?: number;
+  remaining?: number;
+};
 
 export const INSTANT_KINDS: ReadonlySet<string> = new Set(instant.map((s) => s.shape.kind.value));
 
@@ -124,7 +154,10 @@ export class FaultBook extends EventEmitter<FaultEvents> {
     const parsed = parseFault(input);
     if (!parsed.success) {
       const issue = parsed.error.issues[0];
-      throw new InvalidFaultError(`invalid fault ${JSON.stringify(input)}: ${issue ? `${issue.path.join('.') || 'kind'}: ${issue.message}` : 'unknown'} (see the README's fault table)`, { cause: parsed.error });
+      throw new InvalidFaultError(
+        `invalid fault ${JSON.stringify(input)}: ${issue ? `${issue.path.join('.') || 'kind'}: ${issue.message}` : 'unknown'} (see the README's fault table)`,
+        { cause: parsed.error },
+      );
     }
     const fault = this.add(parsed.data);
     return INSTANT_KINDS.has(parsed.data.kind) ? { fault, affected: this.instant(parsed.data) } : { fault };
@@ -136,7 +169,8 @@ export class FaultBook extends EventEmitter<FaultEvents> {
     this.emit('injected', spec);
     if (INSTANT_KINDS.has(spec.kind)) return null;
     const s = spec as LastingSpec;
-    const durationMs = s.durationMs ?? (s.durationMinutes !== undefined ? Math.ceil(s.durationMinutes * this.msPerMinute()) : undefined);
+    const durationMs =
+      s.durationMs ?? (s.durationMinutes !== undefined ? Math.ceil(s.durationMinutes * this.msPerMinute()) : undefined);
     const count = 'count' in s ? s.count : undefined;
     const fault = {
       ...s,
@@ -154,7 +188,12 @@ export class FaultBook extends EventEmitter<FaultEvents> {
    * The first live fault of `kind` that applies to `forKey` (faults without a key apply to everyone), and for a
    * REST fault to the API and the request (`"<METHOD> <path>"`; faults without a route apply to every request).
    */
-  find<K extends LastingKind>(kind: K, forKey?: string, scope?: 'data' | 'trading', request?: string): Fault<K> | undefined {
+  find<K extends LastingKind>(
+    kind: K,
+    forKey?: string,
+    scope?: 'data' | 'trading',
+    request?: string,
+  ): Fault<K> | undefined {
     const now = this.wallNow();
     return this.active.find(
       (f) =>
@@ -162,7 +201,7 @@ export class FaultBook extends EventEmitter<FaultEvents> {
         (f.expiresAtMs === undefined || f.expiresAtMs > now) &&
         (!('key' in f) || f.key === undefined || f.key === forKey) &&
         (!('scope' in f) || scope === undefined || f.scope === 'all' || f.scope === scope) &&
-        (!('route' in f) || f.route === undefined || (request !== undefined && request.startsWith(f.route))),
+        (!('route' in f) || f.route === undefined || request?.startsWith(f.route) === true),
     ) as Fault<K> | undefined;
   }
 
@@ -187,7 +226,8 @@ export class FaultBook extends EventEmitter<FaultEvents> {
   /** Clear every fault, or those with the given id or kind. */
   clear(filter: { id?: number; kind?: string } = {}): Fault[] {
     const kind = filter.kind?.replaceAll('-', '_');
-    const hit = (f: Fault) => (filter.id === undefined || f.id === filter.id) && (kind === undefined || f.kind === kind);
+    const hit = (f: Fault) =>
+      (filter.id === undefined || f.id === filter.id) && (kind === undefined || f.kind === kind);
     const removed = this.active.filter(hit);
     this.active = this.active.filter((f) => !hit(f));
     if (removed.length) this.emit('cleared', removed);

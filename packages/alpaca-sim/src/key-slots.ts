@@ -41,6 +41,8 @@ export class KeySlots<S> {
 
   zombieList(): { key: string; until: string }[] {
     const now = this.now();
-    return [...this.zombies].filter(([, until]) => until > now).map(([key, until]) => ({ key, until: new Date(until).toISOString() }));
+    return [...this.zombies]
+      .filter(([, until]) => until > now)
+      .map(([key, until]) => ({ key, until: new Date(until).toISOString() }));
   }
 }

@@ -10,12 +10,16 @@ function chaosFrom(cfg: SimConfig): ChaosEntry[] | undefined {
     try {
       json = JSON.parse(readFileSync(cfg.SIM_CHAOS_FILE, 'utf8'));
     } catch (err) {
-      process.stderr.write(`alpaca-sim: cannot read SIM_CHAOS_FILE ${cfg.SIM_CHAOS_FILE} as JSON: ${(err as Error).message}\n`);
+      process.stderr.write(
+        `alpaca-sim: cannot read SIM_CHAOS_FILE ${cfg.SIM_CHAOS_FILE} as JSON: ${(err as Error).message}\n`,
+      );
       process.exit(2);
     }
     const parsed = chaosSchedule.safeParse(json);
     if (!parsed.success) {
-      process.stderr.write(`alpaca-sim: SIM_CHAOS_FILE ${cfg.SIM_CHAOS_FILE} is not a chaos schedule: ${parsed.error.message}\n`);
+      process.stderr.write(
+        `alpaca-sim: SIM_CHAOS_FILE ${cfg.SIM_CHAOS_FILE} is not a chaos schedule: ${parsed.error.message}\n`,
+      );
       process.exit(2);
     }
     return parsed.data;
@@ -36,7 +40,12 @@ if (args.help) {
 }
 const cfg = loadConfig('alpaca-sim', simConfig, args.env);
 // Logs go to stderr so stdout carries only the one JSON line other tools read.
-const logger = createLogger({ name: 'alpaca-sim', level: cfg.LOG_LEVEL, secrets: [cfg.SIM_SECRET_KEY], destination: process.stderr });
+const logger = createLogger({
+  name: 'alpaca-sim',
+  level: cfg.LOG_LEVEL,
+  secrets: [cfg.SIM_SECRET_KEY],
+  destination: process.stderr,
+});
 const chaos = chaosFrom(cfg);
 const sim = await startSim({
   host: cfg.SIM_HOST,
@@ -50,6 +59,7 @@ const sim = await startSim({
   authTimeoutMs: cfg.SIM_AUTH_TIMEOUT_MS,
   serverPingIntervalMs: cfg.SIM_PING_INTERVAL_MS,
   restRateLimit: cfg.SIM_REST_RATE_LIMIT,
+  margin: cfg.SIM_MARGIN,
   ...(chaos ? { chaos } : {}),
   logger,
 });

@@ -1,7 +1,17 @@
 import { EventEmitter } from 'node:events';
 import type { Logger } from '@vigil/service-kit';
 import { MINUTE_MS, isOpenAt, sessionOn, nyDate } from './calendar.js';
-import { barForMinute, historicalBars, quoteFor, tradesInMinute, updatedBarForMinute, type Bar, type MarketModel, type Quote, type Trade } from './bars.js';
+import {
+  barForMinute,
+  historicalBars,
+  quoteFor,
+  tradesInMinute,
+  updatedBarForMinute,
+  type Bar,
+  type MarketModel,
+  type Quote,
+  type Trade,
+} from './bars.js';
 import type { SimClock } from './clock.js';
 
 /** Trades go out every ten simulated seconds, so a liquid symbol is never silent for long while open. */
@@ -65,7 +75,11 @@ export class MarketFeed extends EventEmitter<{ tick: [MarketTick]; minute: [numb
 
   private onClockChange(): void {
     const nowSlot = Math.floor(this.clock.now() / SLOT_MS);
-    if (nowSlot - 1 !== this.lastDone) this.log.info({ from: this.lastDone + 1, to: nowSlot - 1 }, 'clock moved: market skips to the new time without replaying');
+    if (nowSlot - 1 !== this.lastDone)
+      this.log.info(
+        { from: this.lastDone + 1, to: nowSlot - 1 },
+        'clock moved: market skips to the new time without replaying',
+      );
     this.lastDone = nowSlot - 1;
     if (this.running) this.arm();
   }

@@ -14,7 +14,9 @@ describe('msgpack framing', () => {
   });
 
   it('sends JSON text unchanged and parses either client encoding', () => {
-    expect(encodeFrames([{ T: 'b', t: '2026-01-06T14:30:00Z' }], 'json')).toBe('[{"T":"b","t":"2026-01-06T14:30:00Z"}]');
+    expect(encodeFrames([{ T: 'b', t: '2026-01-06T14:30:00Z' }], 'json')).toBe(
+      '[{"T":"b","t":"2026-01-06T14:30:00Z"}]',
+    );
     expect(decodeClient(Buffer.from(encode({ action: 'auth' })), true)).toEqual({ action: 'auth' });
     expect(decodeClient(Buffer.from('{"action":"auth"}'), false)).toEqual({ action: 'auth' });
     expect(() => decodeClient(Buffer.from('{nope'), false)).toThrow();

@@ -10,7 +10,12 @@ describe('stream protocol', () => {
     subs = applySubscription(subs, 'unsubscribe', { bars: ['*'], trades: ['SPY'] });
     expect(subs.bars).toEqual(['AAPL']);
     expect(subs.cancelErrors).toEqual([]);
-    expect(subscriptionFrame(subs, new Set(['AAPL']))).toMatchObject({ T: 'subscription', bars: [], quotes: ['AMD'], trades: [] });
+    expect(subscriptionFrame(subs, new Set(['AAPL']))).toMatchObject({
+      T: 'subscription',
+      bars: [],
+      quotes: ['AMD'],
+      trades: [],
+    });
   });
 
   it('rejects unknown actions, bad symbols and missing credentials', () => {

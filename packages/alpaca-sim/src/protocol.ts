@@ -1,7 +1,19 @@
 import * as z from 'zod';
+import { subscribedSymbol } from './symbol.js';
 
 /** Channels a subscription ack lists. `corrections` and `cancelErrors` follow `trades` automatically. */
-export const CHANNELS = ['trades', 'quotes', 'bars', 'updatedBars', 'dailyBars', 'statuses', 'lulds', 'imbalances', 'corrections', 'cancelErrors'] as const;
+export const CHANNELS = [
+  'trades',
+  'quotes',
+  'bars',
+  'updatedBars',
+  'dailyBars',
+  'statuses',
+  'lulds',
+  'imbalances',
+  'corrections',
+  'cancelErrors',
+] as const;
 export type Channel = (typeof CHANNELS)[number];
 export type Subscriptions = Record<Channel, string[]>;
 
@@ -20,10 +32,12 @@ export const STREAM_ERRORS = {
 } as const;
 export type StreamErrorCode = keyof typeof STREAM_ERRORS;
 
-const symbol = z.string().regex(/^(\*|[A-Z][A-Z0-9.]{0,15})$/);
-const symbolList = z.array(symbol).max(10_000);
+const symbolList = z.array(subscribedSymbol).max(10_000);
 
-const subscribeShape = Object.fromEntries(CHANNELS.map((c) => [c, symbolList.optional()])) as Record<Channel, z.ZodOptional<typeof symbolList>>;
+const subscribeShape = Object.fromEntries(CHANNELS.map((c) => [c, symbolList.optional()])) as Record<
+  Channel,
+  z.ZodOptional<typeof symbolList>
+>;
 
 export const clientMessage = z.discriminatedUnion('action', [
   z.object({ action: z.literal('auth'), key: z.string().min(1).max(256), secret: z.string().min(1).max(256) }),
@@ -38,7 +52,11 @@ export function emptySubscriptions(): Subscriptions {
 }
 
 /** Apply a subscribe or unsubscribe message (additive / subtractive per channel, as Alpaca does). */
-export function applySubscription(current: Subscriptions, action: 'subscribe' | 'unsubscribe', change: SubscriptionChange): Subscriptions {
+export function applySubscription(
+  current: Subscriptions,
+  action: 'subscribe' | 'unsubscribe',
+  change: SubscriptionChange,
+): Subscriptions {
   const next = { ...current };
   const edit = (channel: Channel, symbols: string[]) => {
     const set = new Set(next[channel]);

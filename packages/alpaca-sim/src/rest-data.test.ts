@@ -1,8 +1,17 @@
 import { describe, expect, it } from 'vitest';
 import { pageBars, type DataContext } from './rest-data.js';
 
-const ctx: DataContext = { model: { seed: 1, sparse: new Set(), updatedBarRate: 0 }, now: () => Date.parse('2026-01-06T15:00:30Z') };
-const q = { timeframe: '1Min' as const, limit: 7, sort: 'asc' as const, start: '2026-01-06T14:30:00Z', end: '2026-01-06T16:00:00Z' };
+const ctx: DataContext = {
+  model: { seed: 1, sparse: new Set(), updatedBarRate: 0 },
+  now: () => Date.parse('2026-01-06T15:00:30Z'),
+};
+const q = {
+  timeframe: '1Min' as const,
+  limit: 7,
+  sort: 'asc' as const,
+  start: '2026-01-06T14:30:00Z',
+  end: '2026-01-06T16:00:00Z',
+};
 
 function all(symbols: string[], query: typeof q | (Omit<typeof q, 'sort'> & { sort: 'desc' })) {
   const seen: [string, string][] = [];

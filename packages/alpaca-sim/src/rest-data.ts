@@ -3,19 +3,30 @@ import * as z from 'zod';
 import { historicalBars, type Bar, type MarketModel } from './bars.js';
 import { nyDate, nyTime } from './calendar.js';
 import { describeIssues, queryObject, sendError, sendJson } from './http-util.js';
-
-const ticker = z.string().regex(/^[A-Z][A-Z0-9.]{0,15}$/, { error: 'invalid symbol' });
+import { symbolSchema } from './symbol.js';
 
 /** RFC-3339 with any offset (seconds to nanoseconds) or a bare date, as Alpaca accepts. */
-const instant = z.string().refine((s) => /^\d{4}-\d{2}-\d{2}$/.test(s) || (/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,9})?(Z|[+-]\d{2}:\d{2})$/.test(s) && !Number.isNaN(Date.parse(s))), {
-  error: 'expected RFC-3339 or YYYY-MM-DD',
-});
+const instant = z
+  .string()
+  .refine(
+    (s) =>
+      /^\d{4}-\d{2}-\d{2}$/.test(s) ||
+      (/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,9})?(Z|[+-]\d{2}:\d{2})$/.test(s) && !Number.isNaN(Date.parse(s))),
+    {
+      error: 'expected RFC-3339 or YYYY-MM-DD',
+    },
+  );
 
 const barsQuery = z.object({
   timeframe: z.enum(['1Min', '1T'], { error: 'the simulator serves timeframe=1Min only' }),
   start: instant.optional(),
   end: instant.optional(),
-  limit: z.string().regex(/^\d+$/, { error: 'limit must be a whole number' }).transform(Number).pipe(z.int().min(1).max(10_000)).default(1000),
+  limit: z
+    .string()
+    .regex(/^\d+$/, { error: 'limit must be a whole number' })
+    .transform(Number)
+    .pipe(z.int().min(1).max(10_000))
+    .default(1000),
   feed: z.enum(['sip', 'iex', 'boats', 'otc', 'delayed_sip']).optional(),
   sort: z.enum(['asc', 'desc']).default('asc'),
   page_token: z.string().max(512).optional(),
@@ -24,7 +35,11 @@ const barsQuery = z.object({
   currency: z.string().max(8).optional(),
 });
 const multiQuery = barsQuery.extend({
-  symbols: z.string().min(1, { error: 'symbols is required' }).transform((s) => s.split(',').map((x) => x.trim())).pipe(z.array(ticker).min(1).max(1000)),
+  symbols: z
+    .string()
+    .min(1, { error: 'symbols is required' })
+    .transform((s) => s.split(',').map((x) => x.trim()))
+    .pipe(z.array(symbolSchema).min(1).max(1000)),
 });
 
 export interface DataContext {
@@ -37,7 +52,10 @@ function toMs(s: string, endOfDay: boolean): number {
   return Date.parse(s);
 }
 
-interface Cursor { s: string; t: string }
+interface Cursor {
+  s: string;
+  t: string;
+}
 
 function encodeToken(c: Cursor): string {
   return Buffer.from(`${c.s}|${c.t}`).toString('base64url');
@@ -52,7 +70,11 @@ function decodeToken(token: string): Cursor | null {
  * One page of bars across `symbols`, ordered by symbol then time, at most `limit` in total, and the
  * token of the last bar returned when more remain (keyset paging, so bars completing meanwhile are safe).
  */
-export function pageBars(ctx: DataContext, symbols: string[], q: z.infer<typeof barsQuery>): { bars: Map<string, Bar[]>; next: string | null } | { error: string } {
+export function pageBars(
+  ctx: DataContext,
+  symbols: string[],
+  q: z.infer<typeof barsQuery>,
+): { bars: Map<string, Bar[]>; next: string | null } | { error: string } {
   const now = ctx.now();
   const fromMs = q.start ? toMs(q.start, false) : nyTime(nyDate(now), 0, 0);
   const toMsIncl = q.end ? toMs(q.end, true) : now;
@@ -88,12 +110,18 @@ export function handleBars(ctx: DataContext, url: URL, res: ServerResponse, sing
   const query = queryObject(url);
   const parsed = single === undefined ? multiQuery.safeParse(query) : barsQuery.safeParse(query);
   if (!parsed.success) return sendError(res, 400, describeIssues(parsed.error));
-  if (single !== undefined && !ticker.safeParse(single).success) return sendError(res, 400, `invalid symbol: ${single}`);
+  if (single !== undefined && !symbolSchema.safeParse(single).success)
+    return sendError(res, 400, `invalid symbol: ${single}`);
   const symbols = single !== undefined ? [single] : (parsed.data as z.infer<typeof multiQuery>).symbols;
   const page = pageBars(ctx, symbols, parsed.data);
   if ('error' in page) return sendError(res, 400, page.error);
   if (single !== undefined) {
-    return sendJson(res, 200, { bars: (page.bars.get(single) ?? []).map(wire), symbol: single, next_page_token: page.next, currency: 'USD' });
+    return sendJson(res, 200, {
+      bars: (page.bars.get(single) ?? []).map(wire),
+      symbol: single,
+      next_page_token: page.next,
+      currency: 'USD',
+    });
   }
   const bars = Object.fromEntries([...page.bars].map(([s, list]) => [s, list.map(wire)]));
   sendJson(res, 200, { bars, next_page_token: page.next, currency: 'USD' });

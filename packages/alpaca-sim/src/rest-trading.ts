@@ -1,17 +1,27 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import * as z from 'zod';
-import { Broker, orderRequest } from './broker.js';
+import { type Broker, orderRequest } from './broker.js';
 import { nyDate } from './calendar.js';
 import { describeIssues, queryObject, readBody, sendError, sendJson } from './http-util.js';
 import { calendarDays, clockV3, legacyClock } from './trading-clock.js';
 
-const day = z.string().regex(/^\d{4}-\d{2}-\d{2}/, { error: 'expected YYYY-MM-DD' }).transform((s) => s.slice(0, 10));
-const calendarQuery = z.object({ start: day.default('2024-01-01'), end: day.default('2027-12-31'), date_type: z.enum(['TRADING', 'SETTLEMENT']).optional() });
+const day = z
+  .string()
+  .regex(/^\d{4}-\d{2}-\d{2}/, { error: 'expected YYYY-MM-DD' })
+  .transform((s) => s.slice(0, 10));
+const calendarQuery = z.object({
+  start: day.default('2024-01-01'),
+  end: day.default('2027-12-31'),
+  date_type: z.enum(['TRADING', 'SETTLEMENT']).optional(),
+});
 const ordersQuery = z.object({
   status: z.enum(['open', 'closed', 'all']).default('open'),
   limit: z.string().regex(/^\d+$/).transform(Number).pipe(z.int().min(1).max(500)).default(50),
   direction: z.enum(['asc', 'desc']).default('desc'),
-  symbols: z.string().transform((s) => s.split(',').filter(Boolean)).optional(),
+  symbols: z
+    .string()
+    .transform((s) => s.split(',').filter(Boolean))
+    .optional(),
   side: z.enum(['buy', 'sell']).optional(),
   nested: z.enum(['true', 'false']).optional(),
   after: z.string().optional(),
@@ -22,27 +32,49 @@ const closeAllQuery = z.object({ cancel_orders: z.enum(['true', 'false']).defaul
 export interface TradingContext {
   broker: Broker;
   now: () => number;
+  /** What `/v2/clock` and `/v3/clock` report as now (the broker's time at its reporting resolution). */
+  clockNow: () => number;
   accountId: string;
 }
 
 /** Trading API routes under /v2 and /v3; returns false when the path is not one of them. */
-export async function handleTrading(ctx: TradingContext, req: IncomingMessage, res: ServerResponse, url: URL): Promise<boolean> {
+export async function handleTrading(
+  ctx: TradingContext,
+  req: IncomingMessage,
+  res: ServerResponse,
+  url: URL,
+): Promise<boolean> {
   const path = url.pathname;
   const method = req.method ?? 'GET';
   const q = queryObject(url);
   const { broker } = ctx;
   const route = `${method} ${path}`;
-  if (route === 'GET /v2/clock') return done(sendJson(res, 200, legacyClock(ctx.now())));
-  if (route === 'GET /v3/clock') return done(sendJson(res, 200, clockV3(ctx.now())));
+  if (route === 'GET /v2/clock') return done(sendJson(res, 200, legacyClock(ctx.clockNow())));
+  if (route === 'GET /v3/clock') return done(sendJson(res, 200, clockV3(ctx.clockNow())));
   if (route === 'GET /v2/calendar') {
     const p = calendarQuery.safeParse(q);
-    return done(p.success ? sendJson(res, 200, calendarDays(p.data.start, p.data.end)) : sendError(res, 400, describeIssues(p.error)));
+    return done(
+      p.success
+        ? sendJson(res, 200, calendarDays(p.data.start, p.data.end))
+        : sendError(res, 400, describeIssues(p.error)),
+    );
   }
   if (route === 'GET /v2/account') return done(sendJson(res, 200, account(ctx)));
-  if (route === 'GET /v2/positions') return done(sendJson(res, 200, [...broker.positions.keys()].sort().map((s) => broker.positionView(s))));
+  if (route === 'GET /v2/positions')
+    return done(
+      sendJson(
+        res,
+        200,
+        [...broker.positions.keys()].sort().map((s) => broker.positionView(s)),
+      ),
+    );
   if (route === 'DELETE /v2/positions') {
     const p = closeAllQuery.safeParse(q);
-    return done(p.success ? sendJson(res, 207, broker.closeAll(p.data.cancel_orders === 'true')) : sendError(res, 400, describeIssues(p.error)));
+    return done(
+      p.success
+        ? sendJson(res, 207, broker.closeAll(p.data.cancel_orders === 'true'))
+        : sendError(res, 400, describeIssues(p.error)),
+    );
   }
   const position = /^\/v2\/positions\/([^/]+)$/.exec(path);
   if (position) {
@@ -99,20 +131,43 @@ function result(res: ServerResponse, r: ReturnType<Broker['submit']>, status: nu
 function account(ctx: TradingContext): Record<string, unknown> {
   const { broker } = ctx;
   const long = broker.longMarketValue();
-  const equity = broker.cash + long;
+  const short = broker.shortMarketValue();
+  const equity = broker.cash + long + short;
   const m = (x: number) => x.toFixed(2);
   return {
-    id: ctx.accountId, account_number: 'PA3SIM000001', status: 'ACTIVE', crypto_status: 'INACTIVE', currency: 'USD',
-    cash: m(broker.cash), portfolio_value: m(equity), equity: m(equity), last_equity: m(equity),
-    buying_power: m(broker.buyingPower()), non_marginable_buying_power: m(broker.buyingPower()), regt_buying_power: m(broker.buyingPower()),
-    multiplier: '1', initial_margin: '0', maintenance_margin: '0', last_maintenance_margin: '0',
-    long_market_value: m(long), short_market_value: '0', sma: '0', accrued_fees: '0', pending_transfer_in: '0',
-    pattern_day_trader: false, trading_blocked: false, transfers_blocked: false, account_blocked: false,
-    trade_suspended_by_user: false, shorting_enabled: false, daytrade_count: 0,
-    created_at: '2024-01-02T14:30:00Z', balance_asof: nyDate(ctx.now()),
+    id: ctx.accountId,
+    account_number: 'PA3SIM000001',
+    status: 'ACTIVE',
+    crypto_status: 'INACTIVE',
+    currency: 'USD',
+    cash: m(broker.cash),
+    portfolio_value: m(equity),
+    equity: m(equity),
+    last_equity: m(broker.lastEquity),
+    buying_power: m(broker.buyingPower()),
+    non_marginable_buying_power: m(broker.buyingPower()),
+    regt_buying_power: m(broker.buyingPower()),
+    multiplier: '1',
+    initial_margin: '0',
+    maintenance_margin: '0',
+    last_maintenance_margin: '0',
+    long_market_value: m(long),
+    short_market_value: m(short),
+    sma: '0',
+    accrued_fees: '0',
+    pending_transfer_in: '0',
+    pattern_day_trader: false,
+    trading_blocked: false,
+    transfers_blocked: false,
+    account_blocked: false,
+    trade_suspended_by_user: false,
+    shorting_enabled: broker.margin,
+    daytrade_count: 0,
+    created_at: '2024-01-02T14:30:00Z',
+    balance_asof: nyDate(ctx.now()),
   };
 }
 
-function done(_: void): true {
+function done(_: unknown): true {
   return true;
 }

@@ -7,7 +7,17 @@ import type { FaultBook, LastingKind } from './faults.js';
 import type { KeySlots } from './key-slots.js';
 import type { MarketTick } from './market.js';
 import { decodeClient, encodeFrames, type Encoding } from './msgpack.js';
-import { applySubscription, clientMessage, emptySubscriptions, errorFrame, isSubscribed, subscriptionFrame, successFrame, type Channel, type StreamErrorCode } from './protocol.js';
+import {
+  applySubscription,
+  clientMessage,
+  emptySubscriptions,
+  errorFrame,
+  isSubscribed,
+  subscriptionFrame,
+  successFrame,
+  type Channel,
+  type StreamErrorCode,
+} from './protocol.js';
 
 type Frame = Record<string, unknown>;
 
@@ -80,7 +90,8 @@ export class Session {
   /** The `drop` fault: TCP reset, no close frame; the key stays held as a zombie. */
   drop(): void {
     this.endMode = 'zombie';
-    if ('resetAndDestroy' in this.socket && typeof this.socket.resetAndDestroy === 'function') this.socket.resetAndDestroy();
+    if ('resetAndDestroy' in this.socket && typeof this.socket.resetAndDestroy === 'function')
+      this.socket.resetAndDestroy();
     else this.socket.destroy();
   }
 
@@ -152,9 +163,12 @@ export class Session {
       const minute = Date.parse(bar.t) / 60_000;
       const updated = updatedBarForMinute(this.ctx.model, bar.S, minute, true);
       if (!updated) continue;
-      later(() => {
-        if (isSubscribed(this.subscriptions, 'updatedBars', bar.S)) this.sendData([{ T: 'u', ...updated }]);
-      }, this.ctx.clock.wallMsUntil(updatePublishMs(minute)));
+      later(
+        () => {
+          if (isSubscribed(this.subscriptions, 'updatedBars', bar.S)) this.sendData([{ T: 'u', ...updated }]);
+        },
+        this.ctx.clock.wallMsUntil(updatePublishMs(minute)),
+      );
     }
   }
 
@@ -166,7 +180,8 @@ export class Session {
       this.ctx.faults.use(malformed);
       this.sendGarbage();
     }
-    for (const f of frames) if (f.T === 'b') this.barsSent.set(f.S as string, (this.barsSent.get(f.S as string) ?? 0) + 1);
+    for (const f of frames)
+      if (f.T === 'b') this.barsSent.set(f.S as string, (this.barsSent.get(f.S as string) ?? 0) + 1);
     this.send(frames);
   }
 
@@ -205,14 +220,19 @@ export class Session {
     }
     const parsed = clientMessage.safeParse(decoded);
     if (!parsed.success) {
-      this.reject(400, 'invalid client message', { issues: parsed.error.issues.slice(0, 3).map((i) => `${i.path.join('.')}: ${i.message}`) });
+      this.reject(400, 'invalid client message', {
+        issues: parsed.error.issues.slice(0, 3).map((i) => `${i.path.join('.')}: ${i.message}`),
+      });
       return;
     }
     const msg = parsed.data;
     if (msg.action === 'auth') return this.authenticate(msg.key, msg.secret);
     if (!this.authenticated) return this.reject(401, 'subscribe before auth');
     this.subscriptions = applySubscription(this.subscriptions, msg.action, msg);
-    this.ctx.log.info({ session: this.id, action: msg.action, subscriptions: this.subscriptions }, 'subscriptions changed');
+    this.ctx.log.info(
+      { session: this.id, action: msg.action, subscriptions: this.subscriptions },
+      'subscriptions changed',
+    );
     if (this.active('no_subscription_ack')) return;
     const partial = this.active('partial_subscription_ack');
     if (partial) {
@@ -225,7 +245,8 @@ export class Session {
   private authenticate(key: string, secret: string): void {
     if (this.authenticated) return this.reject(403, 'second auth');
     this.key = key;
-    if (this.active('auth_silent')) return void this.ctx.log.info({ session: this.id }, 'auth left unanswered (auth_silent fault)');
+    if (this.active('auth_silent'))
+      return void this.ctx.log.info({ session: this.id }, 'auth left unanswered (auth_silent fault)');
     if (this.active('auth_fail') || this.ctx.credentials.get(key) !== secret) return this.closeWithError(402);
     const limit = this.active('conn_limit');
     if (limit || !this.ctx.slots.acquire(key, this)) return this.closeWithError(406);

@@ -25,7 +25,12 @@ export interface SimOptions {
   /** Symbols with thin trading: minutes without a bar. */
   sparseSymbols?: string[];
   seed?: number;
-  clock?: { start?: Date | string | number; msPerMinute?: number };
+  /**
+   * `reportResolutionMs`: the clock endpoints report now floored to this (60000: only the start of the current
+   * minute, as one Alpaca stand-in does), so a client's estimate of the broker's time lags by up to that much.
+   * Default 1: the instant.
+   */
+  clock?: { start?: Date | string | number; msPerMinute?: number; reportResolutionMs?: number };
   /** Accepted key → secret pairs; default one pair, `SIMKEY` / `SIMSECRET`. */
   keys?: Record<string, string>;
   /** How long a session that vanished without a close frame holds its key (406 meanwhile). Default 90000. */
@@ -39,6 +44,8 @@ export interface SimOptions {
   /** REST requests per minute per key and API before 429. Default 200. */
   restRateLimit?: number;
   startingCash?: number;
+  /** A margin account: a sell beyond the long position opens a short. Default false (sells beyond it get 403). */
+  margin?: boolean;
   chaos?: ChaosEntry[];
   logger?: Logger;
 }
@@ -58,6 +65,7 @@ export class Sim {
   readonly symbols: readonly string[];
   private readonly limiter: RateLimiter;
   private startMs: number;
+  private readonly clockResolutionMs: number;
   private chaos: { schedule: ChaosEntry[]; fired: Set<number> } | undefined;
 
   constructor(
@@ -74,14 +82,29 @@ export class Sim {
     this.keys = opts.keys ?? DEFAULT_KEYS;
     this.symbols = opts.symbols ?? DEFAULT_SYMBOLS;
     this.startMs = clock.now();
+    this.clockResolutionMs = Math.max(1, opts.clock?.reportResolutionMs ?? 1);
     this.faults = new FaultBook(() => clock.msPerMinute);
     this.faults.on('injected', (f) => log.warn({ fault: f }, `fault injected: ${f.kind}`));
     this.faults.on('expired', (f) => log.info({ fault: f.kind, id: f.id }, `fault ended: ${f.kind}`));
     this.limiter = new RateLimiter(opts.restRateLimit ?? 200);
     this.market = new MarketFeed(model, this.symbols, clock, log);
-    this.broker = new Broker({ now: () => clock.now(), isOpen: isOpenAt, price: (s, ms) => this.market.lastPrice(s, ms) ?? priceAt(model.seed, s, ms), startingCash: opts.startingCash ?? 100_000 });
+    this.broker = new Broker({
+      now: () => clock.now(),
+      isOpen: isOpenAt,
+      price: (s, ms) => this.market.lastPrice(s, ms) ?? priceAt(model.seed, s, ms),
+      startingCash: opts.startingCash ?? 100_000,
+      margin: opts.margin ?? false,
+    });
     this.stream = new StreamServer(
-      { faults: this.faults, slots: new KeySlots<Session>(opts.zombieGraceMs ?? 90_000), credentials: new Map(Object.entries(this.keys)), clock, model, authTimeoutMs: opts.authTimeoutMs ?? 10_000, log },
+      {
+        faults: this.faults,
+        slots: new KeySlots<Session>(opts.zombieGraceMs ?? 90_000),
+        credentials: new Map(Object.entries(this.keys)),
+        clock,
+        model,
+        authTimeoutMs: opts.authTimeoutMs ?? 10_000,
+        log,
+      },
       { serverPingIntervalMs: opts.serverPingIntervalMs ?? 10_000, zombieGraceMs: opts.zombieGraceMs ?? 90_000 },
     );
     this.faults.setInstantHandler((spec) => this.stream.applyInstant(spec));
@@ -125,14 +148,24 @@ export class Sim {
       wsUrl: this.wsUrl,
       clock: this.clockStatus(),
       connections: [...this.stream.sessions].map((s) => ({
-        id: s.id, feed: s.feed, encoding: s.encoding, authenticated: s.authenticated, key: s.key ?? null,
-        subscriptions: s.subscriptions, barsSent: Object.fromEntries(s.barsSent),
+        id: s.id,
+        feed: s.feed,
+        encoding: s.encoding,
+        authenticated: s.authenticated,
+        key: s.key ?? null,
+        subscriptions: s.subscriptions,
+        barsSent: Object.fromEntries(s.barsSent),
       })),
       zombies: this.stream.zombies(),
       barsEmitted: Object.fromEntries([...this.market.emittedBars].map(([s, list]) => [s, list.length])),
       faults: { active: this.faults.list(), injected: this.faults.injected, applied: this.faults.applied },
       stream: this.stream.stats,
-      broker: { cash: this.broker.cash, orders: this.broker.orders.length, positions: [...this.broker.positions.keys()] },
+      broker: {
+        cash: this.broker.cash,
+        margin: this.broker.margin,
+        orders: this.broker.orders.length,
+        positions: [...this.broker.positions.keys()],
+      },
     };
   }
 
@@ -157,28 +190,57 @@ export class Sim {
   private async route(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const url = new URL(req.url ?? '/', this.url);
     res.on('finish', () => {
-      if (res.statusCode >= 400) this.log.warn({ method: req.method, path: url.pathname, status: res.statusCode }, 'request refused');
+      if (res.statusCode >= 400)
+        this.log.warn({ method: req.method, path: url.pathname, status: res.statusCode }, 'request refused');
     });
     try {
       if (url.pathname === '/sim' || url.pathname.startsWith('/sim/')) return await handleControl(this, req, res, url);
       const bars = /^\/v2\/stocks\/(?:bars|([^/]+)\/bars)$/.exec(url.pathname);
       const api = bars ? 'data' : 'trading';
       const key = header(req, 'apca-api-key-id');
-      if (!key || this.keys[key] !== header(req, 'apca-api-secret-key')) return sendError(res, 401, 'request is not authorized');
+      if (!key || this.keys[key] !== header(req, 'apca-api-secret-key'))
+        return sendError(res, 401, 'request is not authorized');
       const limit = this.limiter.take(`${api}:${key}`);
-      const rateHeaders = { 'X-RateLimit-Limit': String(this.limiter.perMinute), 'X-RateLimit-Remaining': String(limit.remaining), 'X-RateLimit-Reset': String(limit.resetSec) };
-      if (limit.retryAfterSec) return sendError(res, 429, 'rate limit exceeded', { ...rateHeaders, 'Retry-After': String(limit.retryAfterSec) });
+      const rateHeaders = {
+        'X-RateLimit-Limit': String(this.limiter.perMinute),
+        'X-RateLimit-Remaining': String(limit.remaining),
+        'X-RateLimit-Reset': String(limit.resetSec),
+      };
+      if (limit.retryAfterSec)
+        return sendError(res, 429, 'rate limit exceeded', {
+          ...rateHeaders,
+          'Retry-After': String(limit.retryAfterSec),
+        });
       for (const [k, v] of Object.entries(rateHeaders)) res.setHeader(k, v);
       if (await this.restFaults(api, `${req.method} ${url.pathname}`, res)) return;
       if (bars) {
         if (req.method !== 'GET') return sendError(res, 405, 'method not allowed');
-        return handleBars({ model: this.model, now: () => this.clock.now() }, url, res, bars[1] && decodeURIComponent(bars[1]));
+        return handleBars(
+          { model: this.model, now: () => this.clock.now() },
+          url,
+          res,
+          bars[1] && decodeURIComponent(bars[1]),
+        );
       }
-      const handled = await handleTrading({ broker: this.broker, now: () => this.clock.now(), accountId: 'a1b2c3d4-0000-4000-8000-000000000001' }, req, res, url);
+      const handled = await handleTrading(
+        {
+          broker: this.broker,
+          now: () => this.clock.now(),
+          clockNow: () => Math.floor(this.clock.now() / this.clockResolutionMs) * this.clockResolutionMs,
+          accountId: 'a1b2c3d4-0000-4000-8000-000000000001',
+        },
+        req,
+        res,
+        url,
+      );
       if (!handled) sendError(res, 404, 'endpoint not found');
     } catch (err) {
       this.log.error({ err }, 'request failed');
-      sendError(res, (err as Error).name === 'RequestTooLarge' ? 413 : 500, (err as Error).name === 'RequestTooLarge' ? 'request body too large' : 'internal server error');
+      sendError(
+        res,
+        (err as Error).name === 'RequestTooLarge' ? 413 : 500,
+        (err as Error).name === 'RequestTooLarge' ? 'request body too large' : 'internal server error',
+      );
     }
   }
 
@@ -192,7 +254,8 @@ export class Sim {
     const error = this.faults.find('rest_error', undefined, api, request);
     if (!error) return false;
     this.faults.use(error);
-    const headers: Record<string, string> = error.status === 429 || error.status === 503 ? { 'Retry-After': String(error.retryAfterSec) } : {};
+    const headers: Record<string, string> =
+      error.status === 429 || error.status === 503 ? { 'Retry-After': String(error.retryAfterSec) } : {};
     sendError(res, error.status, error.status === 429 ? 'rate limit exceeded' : 'internal server error', headers);
     return true;
   }
@@ -201,8 +264,15 @@ export class Sim {
 /** Start a simulator on `host:port` (127.0.0.1, random port by default). */
 export async function startSim(opts: SimOptions = {}): Promise<Sim> {
   const start = opts.clock?.start;
-  const clock = new SimClock({ ...(start !== undefined ? { startMs: new Date(start).getTime() } : {}), ...(opts.clock?.msPerMinute !== undefined ? { msPerMinute: opts.clock.msPerMinute } : {}) });
-  const model: MarketModel = { seed: opts.seed ?? 1, sparse: new Set(opts.sparseSymbols ?? []), updatedBarRate: opts.updatedBarRate ?? 0.05 };
+  const clock = new SimClock({
+    ...(start !== undefined ? { startMs: new Date(start).getTime() } : {}),
+    ...(opts.clock?.msPerMinute !== undefined ? { msPerMinute: opts.clock.msPerMinute } : {}),
+  });
+  const model: MarketModel = {
+    seed: opts.seed ?? 1,
+    sparse: new Set(opts.sparseSymbols ?? []),
+    updatedBarRate: opts.updatedBarRate ?? 0.05,
+  };
   const log = opts.logger ?? createLogger({ name: 'alpaca-sim', level: 'silent' });
   const server = createServer();
   await new Promise<void>((resolve, reject) => {

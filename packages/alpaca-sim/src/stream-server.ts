@@ -20,7 +20,12 @@ export interface StreamServerOptions {
  * pings, and reaping of sessions that stopped answering them.
  */
 export class StreamServer {
-  private readonly wss = new WebSocketServer({ noServer: true, autoPong: false, perMessageDeflate: false, maxPayload: MAX_PAYLOAD });
+  private readonly wss = new WebSocketServer({
+    noServer: true,
+    autoPong: false,
+    perMessageDeflate: false,
+    maxPayload: MAX_PAYLOAD,
+  });
   readonly sessions = new Set<Session>();
   private readonly hung = new Set<Duplex>();
   private readonly pinger: NodeJS.Timeout | undefined;
@@ -65,7 +70,14 @@ export class StreamServer {
     const key = header(req, 'apca-api-key-id');
     const secret = header(req, 'apca-api-secret-key');
     this.wss.handleUpgrade(req, socket, head, (ws) => {
-      const session = new Session(ws, socket, path.slice(4), msgpack ? 'msgpack' : 'json', this.ctx, key && secret ? { key, secret } : undefined);
+      const session = new Session(
+        ws,
+        socket,
+        path.slice(4),
+        msgpack ? 'msgpack' : 'json',
+        this.ctx,
+        key && secret ? { key, secret } : undefined,
+      );
       this.sessions.add(session);
       ws.on('close', () => this.sessions.delete(session));
     });
@@ -103,8 +115,12 @@ export class StreamServer {
 
   private pingAndReap(): void {
     const now = Date.now();
+    // A healthy client's last pong answers the previous ping, one interval ago: only silence beyond that
+    // interval plus the grace is a dead session. Measured from the pong alone, a grace shorter than the ping
+    // interval (an accelerated market) reaped every healthy session on its second ping.
+    const silentAfterMs = this.opts.serverPingIntervalMs + this.opts.zombieGraceMs;
     for (const s of this.sessions) {
-      if (now - s.lastPongAt > this.opts.zombieGraceMs) {
+      if (now - s.lastPongAt > silentAfterMs) {
         this.stats.reaped += 1;
         this.ctx.log.info({ session: s.id }, 'reaping a session that stopped answering pings');
         s.kill();
@@ -117,6 +133,8 @@ export class StreamServer {
     this.ctx.log.info({ status }, 'upgrade rejected');
     const body = JSON.stringify({ code: status, message: text.toLowerCase() });
     const retry = retryAfterSec !== undefined ? `Retry-After: ${retryAfterSec}\r\n` : '';
-    socket.end(`HTTP/1.1 ${status} ${text}\r\n${retry}Content-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
+    socket.end(
+      `HTTP/1.1 ${status} ${text}\r\n${retry}Content-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+    );
   }
 }

@@ -1,10 +1,26 @@
-import { addDays, currentOrNextSession, isOpenAt, nextOpenSession, nextTradingDate, nyDate, sessionOn, sessionsBetween, toNyIso, type Session } from './calendar.js';
+import {
+  addDays,
+  currentOrNextSession,
+  isOpenAt,
+  nextOpenSession,
+  nextTradingDate,
+  nyDate,
+  sessionOn,
+  sessionsBetween,
+  toNyIso,
+  type Session,
+} from './calendar.js';
 
 /** `GET /v2/clock`: New York offsets, as Alpaca prints them. */
 export function legacyClock(now: number): Record<string, unknown> {
   const open = isOpenAt(now);
   const session = currentOrNextSession(now);
-  return { timestamp: toNyIso(now, true), is_open: open, next_open: toNyIso(nextOpenSession(now).openMs), next_close: toNyIso(session.closeMs) };
+  return {
+    timestamp: toNyIso(now, true),
+    is_open: open,
+    next_open: toNyIso(nextOpenSession(now).openMs),
+    next_close: toNyIso(session.closeMs),
+  };
 }
 
 type Phase = 'closed' | 'pre' | 'core' | 'post';

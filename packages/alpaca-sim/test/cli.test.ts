@@ -8,7 +8,10 @@ import { expect, it } from 'vitest';
 const cli = fileURLToPath(new URL('../src/cli.ts', import.meta.url));
 
 async function run(env: Record<string, string>): Promise<{ code: number | null; err: string }> {
-  const child = spawn(process.execPath, ['--conditions=vigil-source', '--import', 'tsx', cli, '--port', '0'], { env: { PATH: process.env.PATH, ...env }, stdio: ['ignore', 'ignore', 'pipe'] });
+  const child = spawn(process.execPath, ['--conditions=vigil-source', '--import', 'tsx', cli, '--port', '0'], {
+    env: { PATH: process.env.PATH, ...env },
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
   let err = '';
   child.stderr.on('data', (d: Buffer) => (err += d.toString()));
   const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));

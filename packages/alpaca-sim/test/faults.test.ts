@@ -1,7 +1,8 @@
 import { WebSocket } from 'ws';
+import { waitFor } from '@vigil/service-kit/testing';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { Sim } from '../src/index.js';
-import { KEY, RawClient, SECRET, control, fastSim, sleep, until } from './helpers.js';
+import { KEY, RawClient, SECRET, control, fastSim, sleep } from './helpers.js';
 
 let sim: Sim;
 const clients: RawClient[] = [];
@@ -36,7 +37,7 @@ beforeEach(async () => {
   sim = await fastSim({ symbols: ['SPY', 'AAPL'] });
 });
 afterEach(async () => {
-  clients.splice(0).forEach((c) => c.close());
+  for (const c of clients.splice(0)) c.close();
   await sim.close();
 });
 
@@ -50,7 +51,7 @@ describe('connection faults on the wire', () => {
     retry.send({ action: 'auth', key: KEY, secret: SECRET });
     expect(await retry.waitFor((f) => f.T === 'error')).toMatchObject({ code: 406 });
     expect(sim.status().zombies).toHaveLength(1);
-    await until(() => (sim.status().zombies as unknown[]).length === 0);
+    await waitFor('the zombie sessions to be gone', () => (sim.status().zombies as unknown[]).length === 0);
     await client();
   });
 
@@ -58,11 +59,11 @@ describe('connection faults on the wire', () => {
     const c = await client();
     await inject({ kind: 'close', code: 4001, reason: 'maintenance' });
     expect(await c.closed).toEqual({ code: 4001, reason: 'maintenance' });
-    await until(() => sim.stream.sessions.size === 0);
+    await waitFor('every stream session to close', () => sim.stream.sessions.size === 0);
     const d = await client();
     await inject({ kind: 'kill_session', key: KEY });
     expect((await d.closed).code).toBe(1006);
-    await until(() => sim.stream.sessions.size === 0);
+    await waitFor('every stream session to close', () => sim.stream.sessions.size === 0);
     await client();
   });
 
@@ -89,10 +90,15 @@ describe('connection faults on the wire', () => {
 
   it('handshake_hang leaves the upgrade unanswered; reject_upgrade answers 429 with Retry-After; refuse resets', async () => {
     await inject({ kind: 'handshake_hang', durationMs: 2000 });
-    await expect(RawClient.open(`${sim.wsUrl}/v2/iex`, { handshakeTimeout: 300 })).rejects.toThrow(/handshake has timed out/);
+    await expect(RawClient.open(`${sim.wsUrl}/v2/iex`, { handshakeTimeout: 300 })).rejects.toThrow(
+      /handshake has timed out/,
+    );
     await control(sim, 'DELETE', '/sim/faults');
     await inject({ kind: 'handshake-429', retryAfterSec: 7 });
-    await expect(RawClient.open(`${sim.wsUrl}/v2/iex`)).rejects.toMatchObject({ status: 429, headers: { 'retry-after': '7' } });
+    await expect(RawClient.open(`${sim.wsUrl}/v2/iex`)).rejects.toMatchObject({
+      status: 429,
+      headers: { 'retry-after': '7' },
+    });
     await control(sim, 'DELETE', '/sim/faults');
     await inject({ kind: 'reject_upgrade', status: 500 });
     await expect(RawClient.open(`${sim.wsUrl}/v2/iex`)).rejects.toMatchObject({ status: 500 });
@@ -162,14 +168,23 @@ describe('data faults on the wire', () => {
     await inject({ kind: 'duplicate_bars' });
     let mark = c.frames.length;
     await c.waitFor((f) => f.T === 'b', 3000, mark);
-    await until(() => c.frames.slice(mark).filter((f) => f.T === 'b' && f.S === 'SPY').length >= 3);
+    await waitFor(
+      '3 SPY bars after the fault',
+      () => c.frames.slice(mark).filter((f) => f.T === 'b' && f.S === 'SPY').length >= 3,
+    );
     const dup = c.frames.slice(mark).filter((f) => f.T === 'b' && f.S === 'SPY');
     expect(dup.some((f, i) => i > 0 && JSON.stringify(f) === JSON.stringify(dup[i - 1]))).toBe(true);
     await control(sim, 'DELETE', '/sim/faults');
     await inject({ kind: 'out-of-order' });
     mark = c.frames.length;
-    await until(() => c.frames.slice(mark).filter((f) => f.T === 'b' && f.S === 'SPY').length >= 3);
-    const ts = c.frames.slice(mark).filter((f) => f.T === 'b' && f.S === 'SPY').map((f) => f.t as string);
+    await waitFor(
+      '3 SPY bars after the fault',
+      () => c.frames.slice(mark).filter((f) => f.T === 'b' && f.S === 'SPY').length >= 3,
+    );
+    const ts = c.frames
+      .slice(mark)
+      .filter((f) => f.T === 'b' && f.S === 'SPY')
+      .map((f) => f.t as string);
     expect(ts.some((t, i) => i > 0 && t < ts[i - 1]!)).toBe(true);
   });
 
@@ -177,7 +192,7 @@ describe('data faults on the wire', () => {
     const c = await subscribedClient();
     await inject({ kind: 'late_bars', delayMs: 1500 });
     const published = sim.emittedBars('SPY').length;
-    await until(() => sim.emittedBars('SPY').length > published);
+    await waitFor('the simulator to emit another SPY bar', () => sim.emittedBars('SPY').length > published);
     const t = sim.emittedBars('SPY').at(-1);
     expect(c.frames.some((f) => f.T === 'b' && f.S === 'SPY' && f.t === t)).toBe(false);
     await c.waitFor((f) => f.T === 'b' && f.t === t);
@@ -234,8 +249,13 @@ describe('REST faults and control', () => {
   });
 
   it('runs a chaos schedule by simulated minute', async () => {
-    const r = await control(sim, 'POST', '/sim/chaos', { schedule: [{ atMinute: 1, fault: 'stall', durationMinutes: 2 }] });
+    const r = await control(sim, 'POST', '/sim/chaos', {
+      schedule: [{ atMinute: 1, fault: 'stall', durationMinutes: 2 }],
+    });
     expect(r.status).toBe(200);
-    await until(() => (sim.status().faults as { injected: Record<string, number> }).injected.stall === 1);
+    await waitFor(
+      'the stall to be injected',
+      () => (sim.status().faults as { injected: Record<string, number> }).injected.stall === 1,
+    );
   });
 });

@@ -6,7 +6,14 @@ export type Frame = Record<string, unknown>;
 
 /** A fast simulator for tests: 120 wall ms per simulated minute, short grace and auth windows. */
 export function fastSim(opts: SimOptions = {}): Promise<Sim> {
-  return startSim({ clock: { msPerMinute: 120 }, zombieGraceMs: 400, authTimeoutMs: 3000, serverPingIntervalMs: 0, updatedBarRate: 0, ...opts });
+  return startSim({
+    clock: { msPerMinute: 120 },
+    zombieGraceMs: 400,
+    authTimeoutMs: 3000,
+    serverPingIntervalMs: 0,
+    updatedBarRate: 0,
+    ...opts,
+  });
 }
 
 export const KEY = 'SIMKEY';
@@ -34,8 +41,12 @@ export class RawClient {
       }
       for (const w of this.waiters.splice(0)) w();
     });
-    this.closed = new Promise((resolve) => ws.on('close', (code, reason) => resolve({ code, reason: reason.toString() })));
-    ws.on('close', () => this.waiters.splice(0).forEach((w) => w()));
+    this.closed = new Promise((resolve) =>
+      ws.on('close', (code, reason) => resolve({ code, reason: reason.toString() })),
+    );
+    ws.on('close', () => {
+      for (const w of this.waiters.splice(0)) w();
+    });
     ws.on('error', () => {});
   }
 
@@ -46,12 +57,18 @@ export class RawClient {
     return new Promise((resolve, reject) => {
       ws.once('open', () => resolve(client));
       ws.once('error', reject);
-      ws.once('unexpected-response', (_req, res) => reject(Object.assign(new Error(`HTTP ${res.statusCode}`), { status: res.statusCode, headers: res.headers })));
+      ws.once('unexpected-response', (_req, res) =>
+        reject(Object.assign(new Error(`HTTP ${res.statusCode}`), { status: res.statusCode, headers: res.headers })),
+      );
     });
   }
 
   /** Open and authenticate, resolving once `authenticated` arrives. */
-  static async authed(sim: Sim, feed = 'iex', opts: { msgpack?: boolean; key?: string; secret?: string } = {}): Promise<RawClient> {
+  static async authed(
+    sim: Sim,
+    feed = 'iex',
+    opts: { msgpack?: boolean; key?: string; secret?: string } = {},
+  ): Promise<RawClient> {
     const c = await RawClient.open(`${sim.wsUrl}/v2/${feed}`, opts);
     c.send({ action: 'auth', key: opts.key ?? KEY, secret: opts.secret ?? SECRET });
     await c.waitFor((f) => f.msg === 'authenticated');
@@ -68,9 +85,11 @@ export class RawClient {
     for (;;) {
       const hit = this.frames.slice(from).find(pred);
       if (hit) return hit;
-      if (this.ws.readyState === WebSocket.CLOSED) throw new Error(`closed before a matching frame; got ${JSON.stringify(this.frames.slice(-5))}`);
+      if (this.ws.readyState === WebSocket.CLOSED)
+        throw new Error(`closed before a matching frame; got ${JSON.stringify(this.frames.slice(-5))}`);
       const left = deadline - Date.now();
-      if (left <= 0) throw new Error(`no matching frame within ${timeoutMs} ms; got ${JSON.stringify(this.frames.slice(-5))}`);
+      if (left <= 0)
+        throw new Error(`no matching frame within ${timeoutMs} ms; got ${JSON.stringify(this.frames.slice(-5))}`);
       await new Promise<void>((resolve) => {
         const t = setTimeout(resolve, left);
         this.waiters.push(() => {
@@ -90,17 +109,14 @@ export function sleep(ms: number): Promise<void> {
   return new Promise((r) => setTimeout(r, ms));
 }
 
-export async function control(sim: Sim, method: string, path: string, body?: unknown): Promise<{ status: number; body: any }> {
-  const res = await fetch(`${sim.url}${path}`, { method, ...(body !== undefined ? { body: JSON.stringify(body), headers: { 'Content-Type': 'application/json' } } : {}) });
+// biome-ignore lint/suspicious/noExplicitAny: the control API's answers vary by route; each test asserts on their shape.
+type ControlAnswer = { status: number; body: any };
+
+export async function control(sim: Sim, method: string, path: string, body?: unknown): Promise<ControlAnswer> {
+  const res = await fetch(`${sim.url}${path}`, {
+    method,
+    ...(body !== undefined ? { body: JSON.stringify(body), headers: { 'Content-Type': 'application/json' } } : {}),
+  });
   const text = await res.text();
   return { status: res.status, body: text ? JSON.parse(text) : undefined };
-}
-
-/** Poll `check` until it holds (bounded), for state that settles on the server side after a client event. */
-export async function until(check: () => boolean | Promise<boolean>, timeoutMs = 5000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`condition not met within ${timeoutMs} ms`);
-    await sleep(10);
-  }
 }

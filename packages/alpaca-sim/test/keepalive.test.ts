@@ -22,4 +22,21 @@ describe('server keepalive', () => {
     expect(sim.stream.stats.reaped).toBe(1);
     expect(sim.status().zombies).toEqual([]);
   });
+
+  it('keeps a client that answers every ping, even when the grace is shorter than the ping interval', async () => {
+    // As on an accelerated market: a grace of 1.5 market minutes can be shorter than the real ping interval.
+    sim = await fastSim({ serverPingIntervalMs: 200, zombieGraceMs: 50 });
+    const ws = new WebSocket(`${sim.wsUrl}/v2/iex`);
+    let pings = 0;
+    ws.on('ping', () => (pings += 1));
+    let closed = false;
+    ws.on('close', () => (closed = true));
+    ws.on('message', (data) => {
+      if (String(data).includes('connected')) ws.send(JSON.stringify({ action: 'auth', key: KEY, secret: SECRET }));
+    });
+    while (pings < 5 && !closed) await new Promise((r) => setTimeout(r, 50));
+    expect(closed).toBe(false);
+    expect(sim.stream.stats.reaped).toBe(0);
+    ws.close();
+  });
 });

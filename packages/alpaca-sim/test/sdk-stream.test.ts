@@ -1,7 +1,8 @@
-import { Alpaca, streaming } from '@alpacahq/alpaca-trade-api';
+import { Alpaca, type streaming } from '@alpacahq/alpaca-trade-api';
+import { waitFor } from '@vigil/service-kit/testing';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { Sim } from '../src/index.js';
-import { KEY, SECRET, control, fastSim, until } from './helpers.js';
+import { KEY, SECRET, control, fastSim } from './helpers.js';
 
 let sim: Sim;
 let stream: streaming.StockDataStream | undefined;
@@ -36,7 +37,7 @@ describe('official SDK StockDataStream (msgpack) against the simulator', () => {
     stream.subscribeForTrades(['SPY']);
     stream.connect();
     expect((await stream.whenAuthenticated()).authenticated).toBe(true);
-    await until(() => bars.filter((b) => b.symbol === 'SPY').length >= 4);
+    await waitFor('4 SPY bars through the SDK', () => bars.filter((b) => b.symbol === 'SPY').length >= 4);
     stream.disconnect();
     const spy = bars.filter((b) => b.symbol === 'SPY').map((b) => b.timestampRaw);
     expect(new Set(spy).size).toBe(spy.length);
@@ -58,12 +59,17 @@ describe('official SDK StockDataStream (msgpack) against the simulator', () => {
     stream.subscribeForBars(['SPY']);
     stream.connect();
     await stream.whenAuthenticated();
-    await until(() => sim.status().connections instanceof Array && (sim.status().connections as { subscriptions: { bars: string[] } }[])[0]?.subscriptions.bars.length === 1);
+    await waitFor(
+      'the SDK to subscribe to one bar symbol',
+      () =>
+        Array.isArray(sim.status().connections) &&
+        (sim.status().connections as { subscriptions: { bars: string[] } }[])[0]?.subscriptions.bars.length === 1,
+    );
     const { body } = await control(sim, 'POST', '/sim/faults', { kind: 'drop' });
     expect(body.affected).toBe(1);
-    await until(() => reconnected >= 1, 8000);
+    await waitFor('the SDK to reconnect', () => reconnected >= 1, { timeoutMs: 8000 });
     stream.onBar((b) => barsAfter.push(b));
-    await until(() => barsAfter.length >= 1);
+    await waitFor('a bar after the reconnect', () => barsAfter.length >= 1);
     expect(errors).toContain('connection limit exceeded');
     expect(sim.status().zombies).toEqual([]);
   });

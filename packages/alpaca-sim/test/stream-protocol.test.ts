@@ -1,7 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { captureLogger } from '@vigil/service-kit/testing';
+import { captureLogger, waitFor } from '@vigil/service-kit/testing';
 import type { Sim } from '../src/index.js';
-import { KEY, RawClient, SECRET, fastSim, until } from './helpers.js';
+import { KEY, RawClient, SECRET, fastSim } from './helpers.js';
 
 let sim: Sim;
 let logs: ReturnType<typeof captureLogger>;
@@ -17,7 +17,7 @@ beforeEach(async () => {
   sim = await fastSim({ logger: logs.logger, authTimeoutMs: 300 });
 });
 afterEach(async () => {
-  clients.splice(0).forEach((c) => c.close());
+  for (const c of clients.splice(0)) c.close();
   await sim.close();
 });
 
@@ -29,7 +29,19 @@ describe('stream protocol (raw JSON client)', () => {
     await c.waitFor((f) => f.msg === 'authenticated');
     c.send({ action: 'subscribe', bars: ['SPY'], trades: ['SPY'] });
     const ack = await c.waitFor((f) => f.T === 'subscription');
-    expect(ack).toEqual({ T: 'subscription', trades: ['SPY'], quotes: [], bars: ['SPY'], updatedBars: [], dailyBars: [], statuses: [], lulds: [], imbalances: [], corrections: ['SPY'], cancelErrors: ['SPY'] });
+    expect(ack).toEqual({
+      T: 'subscription',
+      trades: ['SPY'],
+      quotes: [],
+      bars: ['SPY'],
+      updatedBars: [],
+      dailyBars: [],
+      statuses: [],
+      lulds: [],
+      imbalances: [],
+      corrections: ['SPY'],
+      cancelErrors: ['SPY'],
+    });
     const bar = await c.waitFor((f) => f.T === 'b');
     expect(Object.keys(bar).sort()).toEqual(['S', 'T', 'c', 'h', 'l', 'n', 'o', 't', 'v', 'vw']);
     expect(bar.t).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:00Z$/);
@@ -55,7 +67,7 @@ describe('stream protocol (raw JSON client)', () => {
     expect(logs.lines().some((l) => l.msg === 'stream client error: undecodable client frame')).toBe(true);
     expect(logs.lines().some((l) => l.msg === 'stream client violated the WebSocket protocol: closed')).toBe(true);
     // The server still serves new clients once it has seen the close.
-    await until(() => sim.stream.sessions.size === 0);
+    await waitFor('every stream session to close', () => sim.stream.sessions.size === 0);
     await open(RawClient.authed(sim));
   });
 
@@ -73,16 +85,25 @@ describe('stream protocol (raw JSON client)', () => {
     const first = await open(RawClient.authed(sim));
     const second = await open(RawClient.open(`${sim.wsUrl}/v2/iex`));
     second.send({ action: 'auth', key: KEY, secret: SECRET });
-    expect(await second.waitFor((f) => f.T === 'error')).toEqual({ T: 'error', code: 406, msg: 'connection limit exceeded' });
+    expect(await second.waitFor((f) => f.T === 'error')).toEqual({
+      T: 'error',
+      code: 406,
+      msg: 'connection limit exceeded',
+    });
     await second.closed;
     first.ws.close(1000);
     await first.closed;
-    await until(() => sim.stream.sessions.size === 0);
+    await waitFor('every stream session to close', () => sim.stream.sessions.size === 0);
     await open(RawClient.authed(sim));
   });
 
   it('authenticates from upgrade headers and speaks msgpack when asked', async () => {
-    const c = await open(RawClient.open(`${sim.wsUrl}/v2/iex`, { msgpack: true, headers: { 'APCA-API-KEY-ID': KEY, 'APCA-API-SECRET-KEY': SECRET } }));
+    const c = await open(
+      RawClient.open(`${sim.wsUrl}/v2/iex`, {
+        msgpack: true,
+        headers: { 'APCA-API-KEY-ID': KEY, 'APCA-API-SECRET-KEY': SECRET },
+      }),
+    );
     await c.waitFor((f) => f.msg === 'authenticated');
     c.send({ action: 'subscribe', bars: ['*'] });
     const bar = await c.waitFor((f) => f.T === 'b');
