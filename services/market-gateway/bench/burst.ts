@@ -8,7 +8,7 @@ import { Alpaca } from '@alpacahq/alpaca-trade-api';
 import { decode as msgpackDecode, encode as msgpackEncode } from '@msgpack/msgpack';
 import { ensureStreams, streams } from '@vigil/contracts';
 import { Metrics } from '@vigil/service-kit';
-import { captureLogger, startNats, summarize, type Summary } from '@vigil/service-kit/testing';
+import { captureLogger, startNats, summarize, waitFor, type Summary } from '@vigil/service-kit/testing';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { toBar } from '../src/bars.js';
 import { BarPublisher } from '../src/publisher.js';
@@ -43,11 +43,23 @@ interface WireBar {
 }
 
 /** Valid tickers (`A0000`…), one per bar: a whole-market minute. */
-const symbolsFor = (n: number) => Array.from({ length: n }, (_, i) => `A${i.toString(36).toUpperCase().padStart(4, '0')}`);
+const symbolsFor = (n: number) =>
+  Array.from({ length: n }, (_, i) => `A${i.toString(36).toUpperCase().padStart(4, '0')}`);
 
 function minuteOfBars(symbols: string[], minute: number): WireBar[] {
   const t = new Date(Date.UTC(2026, 0, 6, 15, 0) + minute * 60_000).toISOString();
-  return symbols.map((S, i) => ({ T: 'b', S, o: 100 + i / 100, h: 101 + i / 100, l: 99 + i / 100, c: 100.5 + i / 100, v: 1000 + i, n: 10 + (i % 7), vw: 100.2 + i / 100, t }));
+  return symbols.map((S, i) => ({
+    T: 'b',
+    S,
+    o: 100 + i / 100,
+    h: 101 + i / 100,
+    l: 99 + i / 100,
+    c: 100.5 + i / 100,
+    v: 1000 + i,
+    n: 10 + (i % 7),
+    vw: 100.2 + i / 100,
+    t,
+  }));
 }
 
 /**
@@ -70,11 +82,26 @@ async function burstServer() {
     const send = (frames: unknown[]) => ws.send(kind === 'json' ? JSON.stringify(frames) : msgpackEncode(frames));
     send([{ T: 'success', msg: 'connected' }]);
     ws.on('message', (data, isBinary) => {
-      const msg = (isBinary ? (msgpackDecode(data as Buffer) as Record<string, unknown>) : JSON.parse(data.toString())) as Record<string, unknown>;
+      const msg = (
+        isBinary ? (msgpackDecode(data as Buffer) as Record<string, unknown>) : JSON.parse(data.toString())
+      ) as Record<string, unknown>;
       if (msg.action === 'auth') return send([{ T: 'success', msg: 'authenticated' }]);
       if (msg.action === 'subscribe') {
         const list = (k: string) => (Array.isArray(msg[k]) ? msg[k] : []);
-        send([{ T: 'subscription', trades: list('trades'), quotes: [], bars: list('bars'), updatedBars: list('updatedBars'), dailyBars: [], statuses: [], lulds: [], corrections: list('trades'), cancelErrors: list('trades') }]);
+        send([
+          {
+            T: 'subscription',
+            trades: list('trades'),
+            quotes: [],
+            bars: list('bars'),
+            updatedBars: list('updatedBars'),
+            dailyBars: [],
+            statuses: [],
+            lulds: [],
+            corrections: list('trades'),
+            cancelErrors: list('trades'),
+          },
+        ]);
         clients[kind] = ws;
         resolvers[kind]();
       }
@@ -86,7 +113,8 @@ async function burstServer() {
     /** Encode first, then send: the clock starts at the first byte out, as it would for bars off the wire. */
     prepare(kind: 'json' | 'msgpack', bars: WireBar[], perFrame: number): () => void {
       const chunks: unknown[][] = [];
-      for (let i = 0; i < bars.length; i += perFrame) chunks.push(bars.slice(i, i + perFrame).map((b) => (kind === 'msgpack' ? { ...b, t: new Date(b.t) } : b)));
+      for (let i = 0; i < bars.length; i += perFrame)
+        chunks.push(bars.slice(i, i + perFrame).map((b) => (kind === 'msgpack' ? { ...b, t: new Date(b.t) } : b)));
       const payloads = chunks.map((c) => (kind === 'json' ? JSON.stringify(c) : msgpackEncode(c)));
       return () => {
         const ws = clients[kind];
@@ -96,14 +124,6 @@ async function burstServer() {
     },
     close: () => new Promise<void>((resolve) => wss.close(() => resolve())),
   };
-}
-
-async function until(check: () => boolean, timeoutMs: number, what: string): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error(`burst: timed out waiting for ${what}`);
-    await sleep(1);
-  }
 }
 
 /**
@@ -123,7 +143,13 @@ export async function runBurst(opts: { bars?: number; perFrame?: number; reps?: 
   const metrics = new Metrics('market-gateway', { defaultMetrics: false });
   const jsm = await jetstreamManager(nc);
   await ensureStreams(jsm, [streams.bars]);
-  const publisher = new BarPublisher({ js: jetstream(nc), logger, metrics, retry: { initialMs: 50, maxMs: 500 }, maxBuffered: 10 * count });
+  const publisher = new BarPublisher({
+    js: jetstream(nc),
+    logger,
+    metrics,
+    retry: { initialMs: 50, maxMs: 500 },
+    maxBuffered: 10 * count,
+  });
   let offered = 0;
   const supervisor = new FeedSupervisor({
     settings: {
@@ -151,7 +177,10 @@ export async function runBurst(opts: { bars?: number; perFrame?: number; reps?: 
     },
     onSubscribed: () => {},
   });
-  const sdk = new Alpaca({ keyId: 'BURSTSDK', secret: 'BURSTSDKSECRET' }).marketData.stockStream({ feed: 'iex', url: `${srv.url}/v2/iex` });
+  const sdk = new Alpaca({ keyId: 'BURSTSDK', secret: 'BURSTSDKSECRET' }).marketData.stockStream({
+    feed: 'iex',
+    url: `${srv.url}/v2/iex`,
+  });
   let decoded = 0;
   sdk.onBar(() => {
     decoded += 1;
@@ -171,7 +200,10 @@ export async function runBurst(opts: { bars?: number; perFrame?: number; reps?: 
       offered = 0;
       const g0 = performance.now();
       toGateway();
-      await until(() => offered >= count, 30_000, 'the gateway to parse every bar');
+      await waitFor('burst: the gateway to parse every bar', () => offered >= count, {
+        timeoutMs: 30_000,
+        intervalMs: 1,
+      });
       parsed.push(performance.now() - g0);
       await publisher.idle();
       acked.push(performance.now() - g0);
@@ -181,12 +213,20 @@ export async function runBurst(opts: { bars?: number; perFrame?: number; reps?: 
       decoded = 0;
       const s0 = performance.now();
       toSdk();
-      await until(() => decoded >= count, 30_000, 'the SDK to decode every bar');
+      await waitFor('burst: the SDK to decode every bar', () => decoded >= count, { timeoutMs: 30_000, intervalMs: 1 });
       sdkMs.push(performance.now() - s0);
       await sleep(200);
     }
     const info = await jsm.streams.info(streams.bars.name);
-    return { bars: count, frames: Math.ceil(count / perFrame), reps, gatewayAckedMs: summarize(acked), gatewayParsedMs: summarize(parsed), sdkDecodedMs: summarize(sdkMs), storedInStream: info.state.messages };
+    return {
+      bars: count,
+      frames: Math.ceil(count / perFrame),
+      reps,
+      gatewayAckedMs: summarize(acked),
+      gatewayParsedMs: summarize(parsed),
+      sdkDecodedMs: summarize(sdkMs),
+      storedInStream: info.state.messages,
+    };
   } finally {
     sdk.disconnect();
     supervisor.stop();

@@ -1,6 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Fault } from '@vigil/alpaca-sim';
-import { settle, SYMBOLS, until, world, type World } from '../test/harness.js';
+import { waitFor } from '@vigil/service-kit/testing';
+import { settle, SYMBOLS, world, type World } from '../test/harness.js';
 import { closeForNextConnection, schedule, type FaultClass } from './fault-plan.js';
 import { GatewayProbe } from './gateway-probe.js';
 import { SdkRunner } from './sdk-runner.js';
@@ -31,7 +32,10 @@ export interface CycleResult {
 export interface FaultRun {
   cycles: CycleResult[];
   /** Bars lost / doubled per fault class (by the cycle in which the sim emitted them), and `warm-up` / `tail`. */
-  loss: Record<string, { emitted: number; gwLost: number; gwDup: number; gwOutOfOrder: number; sdkLost: number; sdkDup: number }>;
+  loss: Record<
+    string,
+    { emitted: number; gwLost: number; gwDup: number; gwOutOfOrder: number; sdkLost: number; sdkDup: number }
+  >;
   gwBySource: Record<string, number>;
   sdkReplaced: number;
   sdkOutOfOrder: number;
@@ -52,7 +56,12 @@ export async function runFaults(rounds = ROUNDS, log: (line: string) => void = (
   const wallStart = Date.now();
   const w = await world({ ...SIM, clock: { start: SESSION.start, msPerMinute: MS_PER_MINUTE } });
   const probeNc = w.nc;
-  const sdk = new SdkRunner({ keyId: SDK_KEY, secret: SIM.keys[SDK_KEY]!, url: `${w.sim.wsUrl}/v2/iex`, symbols: SYMBOLS });
+  const sdk = new SdkRunner({
+    keyId: SDK_KEY,
+    secret: SIM.keys[SDK_KEY]!,
+    url: `${w.sim.wsUrl}/v2/iex`,
+    symbols: SYMBOLS,
+  });
   let probe: GatewayProbe | null = null;
   const expired = new Map<number, number>();
   w.sim.faults.on('expired', (f: Fault) => expired.set(f.id, Date.now()));
@@ -78,7 +87,9 @@ export async function runFaults(rounds = ROUNDS, log: (line: string) => void = (
       starts.push(new Map(SYMBOLS.map((s) => [s, w.sim.emittedBars(s).length])));
       const result = await cycle(w, probe, sdk, cls, expired);
       cycles.push(result);
-      log(`${String(i + 1).padStart(3)}/${plan.length} ${cls.name.padEnd(13)} gw: ${describe(result.gw)} | sdk: ${describe(result.sdk)}`);
+      log(
+        `${String(i + 1).padStart(3)}/${plan.length} ${cls.name.padEnd(13)} gw: ${describe(result.gw)} | sdk: ${describe(result.sdk)}`,
+      );
     }
     const runEnd = new Map(SYMBOLS.map((s) => [s, w.sim.emittedBars(s).length]));
     const gwProblems = await settle(w, 2);
@@ -102,19 +113,31 @@ export async function runFaults(rounds = ROUNDS, log: (line: string) => void = (
 
 /** Both consumers connected (and the SDK replaced if it has given up) before the next fault. */
 async function ready(probe: GatewayProbe, sdk: SdkRunner): Promise<void> {
-  await until(() => probe.state() === 'streaming', 30_000, 'the gateway to stream');
+  await waitFor('the gateway to stream', () => probe.state() === 'streaming', { timeoutMs: 30_000 });
   const sdkUp = () => sdk.state() === 'authenticated';
-  if (!(await until(sdkUp, 8000).then(() => true, () => false))) {
+  if (
+    !(await waitFor('the SDK to authenticate', sdkUp, { timeoutMs: 8000 }).then(
+      () => true,
+      () => false,
+    ))
+  ) {
     sdk.replace();
-    await until(sdkUp, 10_000, 'a fresh SDK stream to authenticate');
+    await waitFor('a fresh SDK stream to authenticate', sdkUp, { timeoutMs: 10_000 });
   }
 }
 
-async function cycle(w: World, probe: GatewayProbe, sdk: SdkRunner, cls: FaultClass, expired: Map<number, number>): Promise<CycleResult> {
+async function cycle(
+  w: World,
+  probe: GatewayProbe,
+  sdk: SdkRunner,
+  cls: FaultClass,
+  expired: Map<number, number>,
+): Promise<CycleResult> {
   const t0 = Date.now();
   const ids: Record<string, number> = {};
   if (cls.perKey) {
-    for (const key of [GATEWAY_KEY, SDK_KEY]) ids[key] = w.sim.faults.inject({ ...cls.spec, key } as typeof cls.spec).fault!.id;
+    for (const key of [GATEWAY_KEY, SDK_KEY])
+      ids[key] = w.sim.faults.inject({ ...cls.spec, key } as typeof cls.spec).fault!.id;
   } else w.sim.faults.inject(cls.spec);
   if (cls.thenClose) w.sim.faults.inject(closeForNextConnection);
 
@@ -144,7 +167,8 @@ async function cycle(w: World, probe: GatewayProbe, sdk: SdkRunner, cls: FaultCl
     const gwDone = gwClear !== null && gwClear <= now && probe.firstLiveBarAfter(gwClear) !== null;
     // A connection-bound fault the SDK has not noticed by the time the gateway has recovered it never will (it has no data check).
     const sdkNeverNotices = rule.kind === 'replaced' && sdkClear === null && now > t0 + spanMs;
-    const sdkDone = (sdkClear !== null && sdkClear <= now && sdk.firstBarAfter(sdkClear) !== null) || sdkGaveUp() || sdkNeverNotices;
+    const sdkDone =
+      (sdkClear !== null && sdkClear <= now && sdk.firstBarAfter(sdkClear) !== null) || sdkGaveUp() || sdkNeverNotices;
     return gwDone && sdkDone;
   };
   while (Date.now() < deadline && !done()) await sleep(20);
@@ -155,11 +179,16 @@ async function cycle(w: World, probe: GatewayProbe, sdk: SdkRunner, cls: FaultCl
 
   const gwClear = clearFor(GATEWAY_KEY, gwDetect);
   const sdkClear = clearFor(SDK_KEY, sdkDetect);
-  const since = (at: number | null, from: number | null) => (at === null || from === null || at > end ? null : at - from);
+  const since = (at: number | null, from: number | null) =>
+    at === null || from === null || at > end ? null : at - from;
   const gwFirst = gwClear === null ? null : probe.firstLiveBarAfter(gwClear);
   const sdkFirst = sdkClear === null ? null : sdk.firstBarAfter(sdkClear);
   // Delivering means a bar in the last two simulated minutes; otherwise the SDK is stuck (gave up, or connected but deaf).
-  const sdkStuck = sdk.state() !== 'authenticated' && sdk.state() !== 'waiting to reconnect' && sdk.state() !== 'connecting' && sdk.state() !== 'connected';
+  const sdkStuck =
+    sdk.state() !== 'authenticated' &&
+    sdk.state() !== 'waiting to reconnect' &&
+    sdk.state() !== 'connecting' &&
+    sdk.state() !== 'connected';
   const sdkDeaf = sdk.state() === 'authenticated' && sdk.firstBarAfter(end - 2 * MS_PER_MINUTE) === null;
   const replaced = sdkStuck || sdkDeaf;
   const result: CycleResult = {
@@ -196,10 +225,18 @@ function describe(c: ConsumerCycle): string {
  * The gateway's come from the harness's exactly-once check of the BARS stream (its problem lines
  * name symbol and bar time); the SDK's from what its onBar handler received.
  */
-function reconcile(w: World, cycles: CycleResult[], starts: Map<string, number>[], runEnd: Map<string, number>, gwProblems: string[], sdk: SdkRunner): FaultRun['loss'] {
+function reconcile(
+  w: World,
+  cycles: CycleResult[],
+  starts: Map<string, number>[],
+  runEnd: Map<string, number>,
+  gwProblems: string[],
+  sdk: SdkRunner,
+): FaultRun['loss'] {
   const owner = new Map<string, string>();
   const loss: FaultRun['loss'] = {};
-  const row = (name: string) => (loss[name] ??= { emitted: 0, gwLost: 0, gwDup: 0, gwOutOfOrder: 0, sdkLost: 0, sdkDup: 0 });
+  const row = (name: string) =>
+    (loss[name] ??= { emitted: 0, gwLost: 0, gwDup: 0, gwOutOfOrder: 0, sdkLost: 0, sdkDup: 0 });
   for (const symbol of SYMBOLS) {
     const emitted = w.sim.emittedBars(symbol);
     emitted.forEach((t, j) => {

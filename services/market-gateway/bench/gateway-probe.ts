@@ -1,5 +1,5 @@
 import type { NatsConnection, Subscription } from '@nats-io/transport-node';
-import { subjects, type Bar } from '@vigil/contracts';
+import { Bar, decodeOn, subjects } from '@vigil/contracts';
 import type { Gateway } from '../src/gateway.js';
 
 export interface Transition {
@@ -31,7 +31,9 @@ export class GatewayProbe {
     this.sub = nc.subscribe(subjects.bars1mAll, {
       callback: (err, msg) => {
         if (err) return;
-        const bar = msg.json<Bar>();
+        const decoded = decodeOn(Bar, msg.subject, msg.data);
+        if (!decoded.ok) return void console.error(`gateway probe: ${decoded.error.message}`);
+        const bar = decoded.value;
         this.bySource[bar.source] = (this.bySource[bar.source] ?? 0) + 1;
         if (bar.source === 'live') this.liveBarTimes.push(Date.now());
       },
@@ -59,7 +61,8 @@ export class GatewayProbe {
 
   firstLiveBarAfter(since: number): number | null {
     let found: number | null = null;
-    for (let i = this.liveBarTimes.length - 1; i >= 0 && this.liveBarTimes[i]! >= since; i--) found = this.liveBarTimes[i]!;
+    for (let i = this.liveBarTimes.length - 1; i >= 0 && this.liveBarTimes[i]! >= since; i--)
+      found = this.liveBarTimes[i]!;
     return found;
   }
 

@@ -13,7 +13,8 @@ const pair = (values: number[]) => {
   return `${sec(s.p50)} / ${sec(s.max)}`;
 };
 const ofSummary = (s: Summary) => (s.count ? `${sec(s.p50)} / ${sec(s.max)}` : '—');
-const values = (cs: ConsumerCycle[], pick: (c: ConsumerCycle) => number | null) => cs.map(pick).filter((v): v is number => v !== null);
+const values = (cs: ConsumerCycle[], pick: (c: ConsumerCycle) => number | null) =>
+  cs.map(pick).filter((v): v is number => v !== null);
 
 function detection(cs: ConsumerCycle[]): string {
   const got = values(cs, (c) => c.detectedMs);
@@ -50,21 +51,43 @@ export function verdicts(run: FaultRun, burst: BurstResult): Verdict[] {
   const undetected = (name: string) => of(name).filter((c) => c.detectedMs === null).length;
   const free = run.cycles.filter((c) => !c.gw.lockedOut);
   const firstBars = free.map((c) => ({ cls: c.cls, ms: c.gw.firstBarMs }));
-  const worst = firstBars.reduce((a, b) => ((b.ms ?? Infinity) > (a.ms ?? -1) ? b : a), { cls: '', ms: -1 as number | null });
+  const worst = firstBars.reduce((a, b) => ((b.ms ?? Infinity) > (a.ms ?? -1) ? b : a), {
+    cls: '',
+    ms: -1 as number | null,
+  });
   const over = firstBars.filter((b) => b.ms === null || b.ms > TARGETS.firstBarMs);
   const lost = Object.values(run.loss).reduce((n, r) => n + r.gwLost, 0);
   const dup = Object.values(run.loss).reduce((n, r) => n + r.gwDup, 0);
   const b = burst.gatewayAckedMs;
   return [
-    { name: 'blackhole detected ≤ 2.5 s', met: bh.max <= TARGETS.blackholeMs && !undetected('blackhole'), detail: `p50 ${sec(bh.p50)} s, max ${sec(bh.max)} s over ${bh.count}${undetected('blackhole') ? `, ${undetected('blackhole')} undetected` : ''}` },
-    { name: 'stall detected ≤ 3 s', met: st.max <= TARGETS.stallMs && !undetected('stall'), detail: `p50 ${sec(st.p50)} s, max ${sec(st.max)} s over ${st.count}${undetected('stall') ? `, ${undetected('stall')} undetected` : ''}` },
+    {
+      name: 'blackhole detected ≤ 2.5 s',
+      met: bh.max <= TARGETS.blackholeMs && !undetected('blackhole'),
+      detail: `p50 ${sec(bh.p50)} s, max ${sec(bh.max)} s over ${bh.count}${undetected('blackhole') ? `, ${undetected('blackhole')} undetected` : ''}`,
+    },
+    {
+      name: 'stall detected ≤ 3 s',
+      met: st.max <= TARGETS.stallMs && !undetected('stall'),
+      detail: `p50 ${sec(st.p50)} s, max ${sec(st.max)} s over ${st.count}${undetected('stall') ? `, ${undetected('stall')} undetected` : ''}`,
+    },
     {
       name: 'first live bar ≤ 1 s after a fault clears (406 lock-outs aside)',
       met: over.length === 0,
-      detail: over.length === 0 ? `worst ${sec(worst.ms ?? NaN)} s (${worst.cls})` : `${over.length} of ${free.length} cycles over 1 s; worst ${worst.ms === null ? 'none' : `${sec(worst.ms)} s`} (${worst.cls}); classes: ${[...new Set(over.map((o) => o.cls))].join(', ')}`,
+      detail:
+        over.length === 0
+          ? `worst ${sec(worst.ms ?? NaN)} s (${worst.cls})`
+          : `${over.length} of ${free.length} cycles over 1 s; worst ${worst.ms === null ? 'none' : `${sec(worst.ms)} s`} (${worst.cls}); classes: ${[...new Set(over.map((o) => o.cls))].join(', ')}`,
     },
-    { name: `0 lost and 0 duplicate bars across ${run.cycles.length} faults`, met: lost === 0 && dup === 0, detail: `${lost} lost, ${dup} duplicates in the BARS stream` },
-    { name: '10,000-bar burst in JetStream ≤ 1.5 s', met: b.max <= TARGETS.burstMs, detail: `p50 ${sec(b.p50)} s, max ${sec(b.max)} s over ${b.count} bursts` },
+    {
+      name: `0 lost and 0 duplicate bars across ${run.cycles.length} faults`,
+      met: lost === 0 && dup === 0,
+      detail: `${lost} lost, ${dup} duplicates in the BARS stream`,
+    },
+    {
+      name: '10,000-bar burst in JetStream ≤ 1.5 s',
+      met: b.max <= TARGETS.burstMs,
+      detail: `p50 ${sec(b.p50)} s, max ${sec(b.max)} s over ${b.count} bursts`,
+    },
   ];
 }
 
@@ -76,12 +99,18 @@ export function notesFor(run: FaultRun, burst: BurstResult): string[] {
     '"SDK replaced": the SDK had stopped for good (a 404 after a silent auth is terminal in 4.0.2) or stayed connected with no data (after unsubscribe; it has no data check), and the bench started a fresh one, as a restart would; the bars it missed meanwhile count as lost.',
   ];
   const v = verdicts(run, burst);
-  notes.push('Each fault is injected about 0.1 s after a bar (a cycle ends on a live bar, then a 0.1 s gap), so first-live-bar figures fall on the 1 s bar grid: a consumer either catches the first bar after the clear or, a second later, the one after it. Randomising the phase would cost about 50 s more than the 390-minute session holds at this clock.');
+  notes.push(
+    'Each fault is injected about 0.1 s after a bar (a cycle ends on a live bar, then a 0.1 s gap), so first-live-bar figures fall on the 1 s bar grid: a consumer either catches the first bar after the clear or, a second later, the one after it. Randomising the phase would cost about 50 s more than the 390-minute session holds at this clock.',
+  );
   if (!v[2]!.met) {
-    notes.push('First live bar over 1 s: in those cells the gateway\'s first live bar was the second one due after the clear; the first reached the stream by backfill or poll instead (none was lost), a second earlier. The causes: an attempt started inside the fault must run out first (a silent auth waits `AUTH_TIMEOUT_MS`=1000, a 429 its `Retry-After` of 1 s, which the gateway honours); and faults here come faster than `STABLE_AFTER_MS` (5 s), so the reconnect attempt counter never resets between them and the jittered backoff reaches `BACKOFF_MAX_MS` (1 s). Bars that opened a gap no longer lose their live label to the backfill (the held live copy is published).');
+    notes.push(
+      "First live bar over 1 s: in those cells the gateway's first live bar was the second one due after the clear; the first reached the stream by backfill or poll instead (none was lost), a second earlier. The causes: an attempt started inside the fault must run out first (a silent auth waits `AUTH_TIMEOUT_MS`=1000, a 429 its `Retry-After` of 1 s, which the gateway honours); and faults here come faster than `STABLE_AFTER_MS` (5 s), so the reconnect attempt counter never resets between them and the jittered backoff reaches `BACKOFF_MAX_MS` (1 s). Bars that opened a gap no longer lose their live label to the backfill (the held live copy is published).",
+    );
   }
   if (!v[4]!.met) {
-    notes.push(`Burst over 1.5 s: \`BarPublisher\` publishes one bar at a time and awaits its JetStream ack before sending the next (simple per-symbol order and exactly-once), so 10,000 bars cost 10,000 sequential round trips; parsing them took only ${ofSummary(burst.gatewayParsedMs)} s. Keeping many publishes in flight and checking acks in order would be the fix; not changed by the benchmark.`);
+    notes.push(
+      `Burst over 1.5 s: \`BarPublisher\` publishes one bar at a time and awaits its JetStream ack before sending the next (simple per-symbol order and exactly-once), so 10,000 bars cost 10,000 sequential round trips; parsing them took only ${ofSummary(burst.gatewayParsedMs)} s. Keeping many publishes in flight and checking acks in order would be the fix; not changed by the benchmark.`,
+    );
   }
   return notes;
 }
@@ -92,14 +121,31 @@ export function renderMarkdown(run: FaultRun, burst: BurstResult, machine: strin
   lines.push('## market-gateway: gateway vs the official SDK under faults', '');
   lines.push(`- Command: \`${COMMAND}\` (from the repository root)`);
   lines.push(`- Machine: ${machine}`);
-  lines.push(`- Date: ${date}; run took ${Math.round(run.wallMs / 1000)} s of wall time and ${run.simMinutes} simulated minutes`);
-  lines.push(`- Gateway: \`${Object.entries(GATEWAY_ENV).map(([k, v]) => `${k}=${v}`).join(' ')}\`, symbols SPY, AAPL, ILLQ (sparse), canary SPY trades`);
-  lines.push('- SDK: `@alpacahq/alpaca-trade-api` 4.0.2 `marketData.stockStream({ feed: "iex" })` at its defaults (msgpack, ping 10 s, pong wait 5 s, 10 reconnect attempts, backoff 1 s doubling to 64 s), subscribed to the same bars on its own key');
-  lines.push(`- Simulator: one session from 09:30 at ${MS_PER_MINUTE} ms per simulated minute (one bar per symbol per second), zombie grace ${SIM.zombieGraceMs} ms (406 after an unclean end), auth timeout ${SIM.authTimeoutMs} ms, server pings off; real nats-server with JetStream, loopback only`);
-  lines.push(`- ${run.cycles.length} faults, one at a time, each hitting both consumers; the next is injected once both stream again (cap ${CYCLE.recoverCapMs / 1000} s after the clear)${run.stoppedEarly ? `; ${run.stoppedEarly}` : ''}`);
+  lines.push(
+    `- Date: ${date}; run took ${Math.round(run.wallMs / 1000)} s of wall time and ${run.simMinutes} simulated minutes`,
+  );
+  lines.push(
+    `- Gateway: \`${Object.entries(GATEWAY_ENV)
+      .map(([k, v]) => `${k}=${v}`)
+      .join(' ')}\`, symbols SPY, AAPL, ILLQ (sparse), canary SPY trades`,
+  );
+  lines.push(
+    '- SDK: `@alpacahq/alpaca-trade-api` 4.0.2 `marketData.stockStream({ feed: "iex" })` at its defaults (msgpack, ping 10 s, pong wait 5 s, 10 reconnect attempts, backoff 1 s doubling to 64 s), subscribed to the same bars on its own key',
+  );
+  lines.push(
+    `- Simulator: one session from 09:30 at ${MS_PER_MINUTE} ms per simulated minute (one bar per symbol per second), zombie grace ${SIM.zombieGraceMs} ms (406 after an unclean end), auth timeout ${SIM.authTimeoutMs} ms, server pings off; real nats-server with JetStream, loopback only`,
+  );
+  lines.push(
+    `- ${run.cycles.length} faults, one at a time, each hitting both consumers; the next is injected once both stream again (cap ${CYCLE.recoverCapMs / 1000} s after the clear)${run.stoppedEarly ? `; ${run.stoppedEarly}` : ''}`,
+  );
   lines.push('');
-  lines.push('Times in seconds, p50 / max. Detection: injection → the consumer drops the connection (k/n: how many of n it noticed at all). First live bar: the fault clears → the first live bar delivered (gateway: on `md.bars.1m.>`; SDK: in `onBar`); bars come once a second, so up to 1 s of this is waiting for the next bar. Lost and duplicates: bars the simulator emitted during that class\'s cycles, gateway from the BARS stream, SDK from `onBar`.', '');
-  lines.push('| Fault (as injected) | n | Detection: gateway | Detection: SDK | First live bar: gateway | First live bar: SDK | Lost gw / SDK | Duplicates gw / SDK | SDK replaced |');
+  lines.push(
+    "Times in seconds, p50 / max. Detection: injection → the consumer drops the connection (k/n: how many of n it noticed at all). First live bar: the fault clears → the first live bar delivered (gateway: on `md.bars.1m.>`; SDK: in `onBar`); bars come once a second, so up to 1 s of this is waiting for the next bar. Lost and duplicates: bars the simulator emitted during that class's cycles, gateway from the BARS stream, SDK from `onBar`.",
+    '',
+  );
+  lines.push(
+    '| Fault (as injected) | n | Detection: gateway | Detection: SDK | First live bar: gateway | First live bar: SDK | Lost gw / SDK | Duplicates gw / SDK | SDK replaced |',
+  );
   lines.push('|---|---|---|---|---|---|---|---|---|');
   for (const cls of FAULT_CLASSES) {
     const cs: CycleResult[] = run.cycles.filter((c) => c.cls === cls.name);
@@ -107,16 +153,34 @@ export function renderMarkdown(run: FaultRun, burst: BurstResult, machine: strin
     const l = run.loss[cls.name] ?? { gwLost: 0, sdkLost: 0, gwDup: 0, sdkDup: 0, emitted: 0 };
     const gw = cs.map((c) => c.gw);
     const sdk = cs.map((c) => c.sdk);
-    lines.push(`| **${cls.name}** (${spec(cls)}) | ${cs.length} | ${cls.disconnects ? detection(gw) : `rides it out (${gw.filter((c) => c.detectedMs === null).length}/${cs.length})`} | ${cls.disconnects ? detection(sdk) : `rides it out (${sdk.filter((c) => c.detectedMs === null).length}/${cs.length})`} | ${firstBar(gw)} | ${firstBar(sdk)} | ${l.gwLost} / ${l.sdkLost} of ${l.emitted} | ${l.gwDup} / ${l.sdkDup} | ${sdk.filter((c) => c.replaced).length} |`);
+    lines.push(
+      `| **${cls.name}** (${spec(cls)}) | ${cs.length} | ${cls.disconnects ? detection(gw) : `rides it out (${gw.filter((c) => c.detectedMs === null).length}/${cs.length})`} | ${cls.disconnects ? detection(sdk) : `rides it out (${sdk.filter((c) => c.detectedMs === null).length}/${cs.length})`} | ${firstBar(gw)} | ${firstBar(sdk)} | ${l.gwLost} / ${l.sdkLost} of ${l.emitted} | ${l.gwDup} / ${l.sdkDup} | ${sdk.filter((c) => c.replaced).length} |`,
+    );
   }
   const other = ['warm-up', 'tail'].map((k) => run.loss[k]).filter(Boolean);
-  lines.push(`| before the first / after the last fault | — | — | — | — | — | ${other.reduce((n, r) => n + r!.gwLost, 0)} / ${other.reduce((n, r) => n + r!.sdkLost, 0)} of ${other.reduce((n, r) => n + r!.emitted, 0)} | ${other.reduce((n, r) => n + r!.gwDup, 0)} / ${other.reduce((n, r) => n + r!.sdkDup, 0)} | — |`);
+  lines.push(
+    `| before the first / after the last fault | — | — | — | — | — | ${other.reduce((n, r) => n + r!.gwLost, 0)} / ${other.reduce((n, r) => n + r!.sdkLost, 0)} of ${other.reduce((n, r) => n + r!.emitted, 0)} | ${other.reduce((n, r) => n + r!.gwDup, 0)} / ${other.reduce((n, r) => n + r!.sdkDup, 0)} | — |`,
+  );
   lines.push('');
-  lines.push(`Gateway bars on NATS by source: ${Object.entries(run.gwBySource).map(([k, v]) => `${k} ${v}`).join(', ')}. SDK bars delivered out of order: ${run.sdkOutOfOrder}; SDK streams replaced by the bench: ${run.sdkReplaced}.`, '');
-  lines.push('**Burst** (one minute of 10,000 symbols\' bars, sent in ' + `${burst.frames} frames of ${burst.bars / burst.frames} over a loopback WebSocket, ${burst.reps} times; p50 / max):`, '');
+  lines.push(
+    `Gateway bars on NATS by source: ${Object.entries(run.gwBySource)
+      .map(([k, v]) => `${k} ${v}`)
+      .join(
+        ', ',
+      )}. SDK bars delivered out of order: ${run.sdkOutOfOrder}; SDK streams replaced by the bench: ${run.sdkReplaced}.`,
+    '',
+  );
+  lines.push(
+    `**Burst** (one minute of 10,000 symbols' bars, sent in ${burst.frames} frames of ${burst.bars / burst.frames} over a loopback WebSocket, ${burst.reps} times; p50 / max):`,
+    '',
+  );
   lines.push('| Burst | gateway | SDK |', '|---|---|---|');
-  lines.push(`| 10,000 bars: first frame sent → all acknowledged by JetStream (gateway) / all decoded into \`onBar\` (SDK, msgpack) | ${ofSummary(burst.gatewayAckedMs)} s | ${ofSummary(burst.sdkDecodedMs)} s |`);
-  lines.push(`| of which the gateway's parse (first frame → last bar handed to the publisher) | ${ofSummary(burst.gatewayParsedMs)} s | — |`);
+  lines.push(
+    `| 10,000 bars: first frame sent → all acknowledged by JetStream (gateway) / all decoded into \`onBar\` (SDK, msgpack) | ${ofSummary(burst.gatewayAckedMs)} s | ${ofSummary(burst.sdkDecodedMs)} s |`,
+  );
+  lines.push(
+    `| of which the gateway's parse (first frame → last bar handed to the publisher) | ${ofSummary(burst.gatewayParsedMs)} s | — |`,
+  );
   lines.push('', `BARS stream held ${burst.storedInStream} messages after ${burst.reps} bursts of ${burst.bars}.`, '');
   lines.push('**Targets** (issue 4):', '');
   for (const v of verdicts(run, burst)) lines.push(`- ${v.met ? 'Met' : '**Missed**'}: ${v.name}: ${v.detail}.`);

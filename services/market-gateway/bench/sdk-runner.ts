@@ -28,12 +28,13 @@ export class SdkRunner {
   private readonly lastT = new Map<string, number>();
   private stream: Stream | null = null;
 
-  constructor(
-    private readonly opts: { keyId: string; secret: string; url: string; symbols: string[] },
-  ) {}
+  constructor(private readonly opts: { keyId: string; secret: string; url: string; symbols: string[] }) {}
 
   start(): void {
-    const stream = new Alpaca({ keyId: this.opts.keyId, secret: this.opts.secret }).marketData.stockStream({ feed: 'iex', url: this.opts.url });
+    const stream = new Alpaca({ keyId: this.opts.keyId, secret: this.opts.secret }).marketData.stockStream({
+      feed: 'iex',
+      url: this.opts.url,
+    });
     stream.onBar((bar) => {
       if (this.stream !== stream) return;
       const at = Date.now();

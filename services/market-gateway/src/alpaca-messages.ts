@@ -64,7 +64,8 @@ export function parseFrame(text: string): ParsedFrame {
   for (const item of items) {
     const parsed = StreamMessage.safeParse(item);
     if (parsed.success) messages.push(parsed.data);
-    else invalid.push(`${z.prettifyError(parsed.error).replace(/\n\s*/g, ' ')} in ${JSON.stringify(item).slice(0, 160)}`);
+    else
+      invalid.push(`${z.prettifyError(parsed.error).replace(/\n\s*/g, ' ')} in ${JSON.stringify(item).slice(0, 160)}`);
   }
   return { messages, invalid };
 }

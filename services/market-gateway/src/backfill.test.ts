@@ -1,15 +1,19 @@
+import { MINUTE_MS } from '@vigil/contracts';
 import { describe, expect, it } from 'vitest';
-import { MINUTE_MS, newBarsFor, opensGap, planBackfill, settledThrough } from './backfill.js';
+import { newBarsFor, opensGap, planBackfill, settledThrough } from './backfill.js';
 
 const T = (hhmm: string) => Date.parse(`2026-11-27T${hhmm}:00Z`);
 
 describe('planBackfill', () => {
-  it('starts after the oldest symbol\'s last bar and runs to now', () => {
+  it("starts after the oldest symbol's last bar and runs to now", () => {
     const last = new Map([
       ['SPY', T('15:28')],
       ['AAPL', T('15:20')],
     ]);
-    expect(planBackfill(['SPY', 'AAPL'], last, T('15:31') + 5_000, 6 * 3_600_000)).toEqual({ start: T('15:21'), end: T('15:31') + 5_000 });
+    expect(planBackfill(['SPY', 'AAPL'], last, T('15:31') + 5_000, 6 * 3_600_000)).toEqual({
+      start: T('15:21'),
+      end: T('15:31') + 5_000,
+    });
   });
 
   it('reaches back the lookback for a symbol never published', () => {
@@ -22,7 +26,9 @@ describe('planBackfill', () => {
   });
 
   it('asks for the minute that may just have closed, and nothing when even that is out', () => {
-    expect(planBackfill(['SPY'], new Map([['SPY', T('15:30')]]), T('15:31') + 30_000, 3_600_000)?.start).toBe(T('15:31'));
+    expect(planBackfill(['SPY'], new Map([['SPY', T('15:30')]]), T('15:31') + 30_000, 3_600_000)?.start).toBe(
+      T('15:31'),
+    );
     expect(planBackfill(['SPY'], new Map([['SPY', T('15:31')]]), T('15:31') + 30_000, 3_600_000)).toBeNull();
   });
 });

@@ -1,4 +1,4 @@
-export const MINUTE_MS = 60_000;
+import { MINUTE_MS } from '@vigil/contracts';
 
 export interface BackfillWindow {
   /** First bar start to fetch (inclusive). */
@@ -13,7 +13,12 @@ export interface BackfillWindow {
  * symbol's last published bar (or `maxLookbackMs` back, for a symbol never published) to now.
  * Null when there is no completed minute to fetch.
  */
-export function planBackfill(symbols: readonly string[], lastPublished: ReadonlyMap<string, number>, nowMs: number, maxLookbackMs: number): BackfillWindow | null {
+export function planBackfill(
+  symbols: readonly string[],
+  lastPublished: ReadonlyMap<string, number>,
+  nowMs: number,
+  maxLookbackMs: number,
+): BackfillWindow | null {
   const floor = Math.floor((nowMs - maxLookbackMs) / MINUTE_MS) * MINUTE_MS;
   const starts = symbols.map((s) => {
     const last = lastPublished.get(s);

@@ -26,9 +26,17 @@ export function toBar(wire: WireBar, symbol: string, source: BarSource, feed: Fe
  * `toBar`, checked against the contract (a whole-minute start, low <= open/close <= high) here at the edge: a
  * bar that would be refused when published must not reach the publisher, where it would block its symbol.
  */
-export function barFromWire(wire: WireBar, symbol: string, source: BarSource, feed: Feed, receivedAt: Date): { ok: true; bar: Bar } | { ok: false; error: string } {
+export function barFromWire(
+  wire: WireBar,
+  symbol: string,
+  source: BarSource,
+  feed: Feed,
+  receivedAt: Date,
+): { ok: true; bar: Bar } | { ok: false; error: string } {
   const parsed = Bar.safeParse(toBar(wire, symbol, source, feed, receivedAt));
-  return parsed.success ? { ok: true, bar: parsed.data } : { ok: false, error: z.prettifyError(parsed.error).replace(/\n\s*/g, ' ') };
+  return parsed.success
+    ? { ok: true, bar: parsed.data }
+    : { ok: false, error: z.prettifyError(parsed.error).replace(/\n\s*/g, ' ') };
 }
 
 /** Report a bar that is not a valid bar: logged with what is wrong, counted by source, then dropped. */

@@ -1,4 +1,5 @@
-import { alpacaConfig, baseConfig, envInt, envSymbols } from '@vigil/service-kit';
+import { TICKER_PATTERN } from '@vigil/contracts';
+import { alpacaConfig, baseConfig, clockConfig, envInt, envSymbols } from '@vigil/service-kit';
 import * as z from 'zod';
 
 export const GatewayConfig = z.object({
@@ -6,9 +7,11 @@ export const GatewayConfig = z.object({
   ...alpacaConfig,
   HTTP_PORT: envInt(8081, { min: 0, max: 65535 }),
   SYMBOLS: envSymbols(['SPY', 'AAPL', 'MSFT']),
-  CANARY_SYMBOL: z.string().regex(/^[A-Z][A-Z0-9.]{0,9}$/, { error: 'expected a liquid ticker such as SPY' }).default('SPY'),
+  CANARY_SYMBOL: z.string().regex(TICKER_PATTERN, { error: 'expected a liquid ticker such as SPY' }).default('SPY'),
   PING_INTERVAL_MS: envInt(10_000, { min: 50 }),
   PONG_TIMEOUT_MS: envInt(5_000, { min: 50 }),
+  /** The largest stream frame accepted (bytes); a bigger one closes the connection, logged, and it reconnects. */
+  STREAM_MAX_FRAME_BYTES: envInt(8 * 1024 * 1024, { min: 64 * 1024 }),
   HANDSHAKE_TIMEOUT_MS: envInt(10_000, { min: 50 }),
   AUTH_TIMEOUT_MS: envInt(5_000, { min: 50 }),
   SUBSCRIBE_TIMEOUT_MS: envInt(5_000, { min: 50 }),
@@ -27,6 +30,6 @@ export const GatewayConfig = z.object({
   PUBLISH_TIMEOUT_MS: envInt(2_000, { min: 50 }),
   // Below the watchdog's command timeout (5 s), so it hears the outcome rather than timing out.
   RECONNECT_REPLY_TIMEOUT_MS: envInt(4_000, { min: 100 }),
-  CLOCK_REFRESH_MS: envInt(30_000, { min: 50 }),
+  ...clockConfig,
 });
 export type GatewayConfig = z.infer<typeof GatewayConfig>;

@@ -7,7 +7,15 @@ export interface FeedConnectionOptions {
   handshakeTimeoutMs: number;
   pingIntervalMs: number;
   pongTimeoutMs: number;
+  /** The largest frame accepted; a bigger one closes the connection (1009) and it reconnects. */
+  maxFrameBytes?: number;
 }
+
+/**
+ * Alpaca's frames are small (a bar is ~150 bytes, a subscription ack lists the symbols): 8 MiB is generous,
+ * and far below ws's own 100 MiB default, which would let a broken or hostile peer make us buffer that much.
+ */
+export const DEFAULT_MAX_FRAME_BYTES = 8 * 1024 * 1024;
 
 export interface FeedHandlers {
   onOpen(): void;
@@ -36,8 +44,12 @@ export class FeedConnection {
     private readonly handlers: FeedHandlers,
   ) {
     // perMessageDeflate off: the SDK does the same, and inflate costs CPU on every frame.
-    this.ws = new WebSocket(opts.url, { perMessageDeflate: false, handshakeTimeout: opts.handshakeTimeoutMs });
-    // ws's handshakeTimeout covers the HTTP request; this also covers a hang after the upgrade.
+    this.ws = new WebSocket(opts.url, {
+      perMessageDeflate: false,
+      maxPayload: opts.maxFrameBytes ?? DEFAULT_MAX_FRAME_BYTES,
+    });
+    // Our own deadline, not ws's handshakeTimeout: it covers TCP, TLS, the upgrade and a hang after it, and
+    // its expiry needs no telling apart from other socket errors by their message text.
     this.handshakeTimer = setTimeout(() => this.end({ kind: 'handshake_timeout' }), opts.handshakeTimeoutMs);
     this.ws.on('open', () => {
       clearTimeout(this.handshakeTimer);
@@ -53,12 +65,13 @@ export class FeedConnection {
     this.ws.on('unexpected-response', (_req, res) => {
       const retryAfter = Number(res.headers['retry-after']);
       res.resume();
-      this.end({ kind: 'upgrade_rejected', status: res.statusCode ?? 0, retryAfterMs: Number.isFinite(retryAfter) ? retryAfter * 1000 : null });
+      this.end({
+        kind: 'upgrade_rejected',
+        status: res.statusCode ?? 0,
+        retryAfterMs: Number.isFinite(retryAfter) ? retryAfter * 1000 : null,
+      });
     });
-    this.ws.on('error', (err) => {
-      const timedOut = /handshake has timed out/i.test(err.message);
-      this.end(timedOut ? { kind: 'handshake_timeout' } : { kind: 'socket_error', message: err.message });
-    });
+    this.ws.on('error', (err) => this.end({ kind: 'socket_error', message: err.message }));
     this.ws.on('close', (code, reason) => this.end({ kind: 'closed', code, reason: reason.toString() }));
   }
 
@@ -121,5 +134,11 @@ export class FeedConnection {
  * socket already gone would never see the frame.
  */
 export function closesCleanly(failure: Failure): boolean {
-  return failure.kind === 'stale' || failure.kind === 'commanded' || failure.kind === 'auth_timeout' || failure.kind === 'subscribe_timeout' || failure.kind === 'alpaca_error';
+  return (
+    failure.kind === 'stale' ||
+    failure.kind === 'commanded' ||
+    failure.kind === 'auth_timeout' ||
+    failure.kind === 'subscribe_timeout' ||
+    failure.kind === 'alpaca_error'
+  );
 }

@@ -1,6 +1,12 @@
 import type { Feed } from '@vigil/contracts';
-import { backoffDelay, type AlpacaRest, type BackoffPolicy, type Logger, type Metrics } from '@vigil/service-kit';
-import { setTimeout as sleep } from 'node:timers/promises';
+import {
+  retry,
+  RetryAborted,
+  type AlpacaRest,
+  type BackoffPolicy,
+  type Logger,
+  type Metrics,
+} from '@vigil/service-kit';
 import type { RejectBar } from './bars.js';
 import { fillGap } from './fill-gap.js';
 import type { BarPublisher } from './publisher.js';
@@ -29,6 +35,7 @@ export class GapFiller {
   private covered = Number.NEGATIVE_INFINITY;
   private again = false;
   private stopped = false;
+  private readonly stopping = new AbortController();
   private readonly log: Logger;
   private readonly m;
 
@@ -36,7 +43,11 @@ export class GapFiller {
     this.log = deps.logger.child({ component: 'backfill' });
     this.m = {
       runs: deps.metrics.counter('gateway_backfills_total', 'Backfill runs by outcome', ['outcome']),
-      bars: deps.metrics.counter('gateway_rest_bars_total', 'Bars fetched from REST and offered for publishing, by source', ['source']),
+      bars: deps.metrics.counter(
+        'gateway_rest_bars_total',
+        'Bars fetched from REST and offered for publishing, by source',
+        ['source'],
+      ),
     };
   }
 
@@ -50,6 +61,11 @@ export class GapFiller {
     this.running = this.loop(reason).finally(() => (this.running = null));
   }
 
+  /** A backfill is in flight (or waiting to retry), and the symbols' live bars are held behind it. */
+  isRunning(): boolean {
+    return this.running !== null;
+  }
+
   /** Start of the latest minute the last successful fetch settled for every symbol (bar or no bar). */
   coveredThrough(): number {
     return this.covered;
@@ -61,6 +77,7 @@ export class GapFiller {
 
   stop(): void {
     this.stopped = true;
+    this.stopping.abort();
   }
 
   private async loop(reason: string): Promise<void> {
@@ -72,23 +89,46 @@ export class GapFiller {
   }
 
   private async runUntilDone(reason: string): Promise<void> {
-    for (let attempt = 0; !this.stopped; attempt++) {
-      try {
-        await this.runOnce(reason);
-        return;
-      } catch (err) {
-        this.m.runs.inc({ outcome: 'failed' });
-        const delayMs = backoffDelay(this.deps.retry, attempt) + 100;
-        this.log.error({ err, attempt, delayMs }, 'backfill failed; live bars wait behind it; retrying');
-        await sleep(delayMs);
-      }
+    try {
+      await retry(
+        async () => {
+          try {
+            await this.runOnce(reason);
+          } catch (err) {
+            this.m.runs.inc({ outcome: 'failed' });
+            throw err;
+          }
+        },
+        {
+          label: 'backfill',
+          policy: this.deps.retry,
+          // Never back-to-back: full jitter can draw 0, and live bars are held while REST is hammered.
+          floorMs: 100,
+          signal: this.stopping.signal,
+          logger: this.log,
+          metrics: this.deps.metrics,
+          level: 'error',
+          message: 'backfill failed; live bars wait behind it; retrying',
+        },
+      );
+    } catch (err) {
+      if (!(err instanceof RetryAborted)) throw err; // stopped
     }
   }
 
   private async runOnce(reason: string): Promise<void> {
     const { stocks, publisher, symbols, feed, maxLookbackMs, rejectBar } = this.deps;
     const brokerNowMs = this.deps.brokerNow();
-    const result = await fillGap({ stocks, publisher, symbols, feed, maxLookbackMs, rejectBar, source: 'backfill', brokerNowMs });
+    const result = await fillGap({
+      stocks,
+      publisher,
+      symbols,
+      feed,
+      maxLookbackMs,
+      rejectBar,
+      source: 'backfill',
+      brokerNowMs,
+    });
     if (!result) {
       this.m.runs.inc({ outcome: 'nothing_to_do' });
       this.log.debug({ reason }, 'no gap to backfill');
@@ -99,6 +139,15 @@ export class GapFiller {
     this.m.bars.inc({ source: 'backfill' }, result.offered);
     this.m.runs.inc({ outcome: 'ok' });
     const { window, pages, offered } = result;
-    this.log.info({ reason, from: new Date(window.start).toISOString(), to: new Date(window.end).toISOString(), pages, bars: offered }, 'backfill done');
+    this.log.info(
+      {
+        reason,
+        from: new Date(window.start).toISOString(),
+        to: new Date(window.end).toISOString(),
+        pages,
+        bars: offered,
+      },
+      'backfill done',
+    );
   }
 }

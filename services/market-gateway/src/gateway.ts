@@ -1,13 +1,22 @@
 import { jetstream, jetstreamManager } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/transport-node';
-import { ensureStreams, streams, type GatewayHeartbeat, type GatewayState } from '@vigil/contracts';
-import { createAlpacaRest, MarketClock, type AlpacaRest, type Logger, type Metrics, type Readiness } from '@vigil/service-kit';
-import { MINUTE_MS, opensGap } from './backfill.js';
+import { ensureStreams, GatewayHeartbeat, MINUTE_MS, streams, subjects, type GatewayState } from '@vigil/contracts';
+import {
+  createAlpacaRest,
+  Heartbeat,
+  startMarketClock,
+  type AlpacaRest,
+  type MarketClock,
+  type Logger,
+  type Metrics,
+  type Readiness,
+} from '@vigil/service-kit';
+import { opensGap } from './backfill.js';
 import { barFromWire, type RejectBar } from './bars.js';
 import { serveGatewayCommands } from './commands.js';
 import type { GatewayConfig } from './config.js';
+import { DataPathTracker } from './data-path.js';
 import { GapFiller } from './gap-filler.js';
-import { Heartbeat } from './heartbeat.js';
 import { OutagePoller } from './outage-poller.js';
 import { BarPublisher } from './publisher.js';
 import { FeedSupervisor } from './supervisor.js';
@@ -20,6 +29,8 @@ export interface GatewayDeps {
   metrics: Metrics;
   readiness: Readiness;
   instanceId: string;
+  /** Shown by `nats micro ls` for the NATS service `market-gateway` (startService's, from package.json). */
+  version?: string;
   rest?: AlpacaRest;
 }
 
@@ -38,10 +49,9 @@ export async function createGateway(deps: GatewayDeps): Promise<Gateway> {
   const symbols = [...new Set(config.SYMBOLS)];
   const rest = deps.rest ?? createAlpacaRest(config);
   const jsm = await jetstreamManager(nc);
-  await ensureStreams(jsm, [streams.bars]);
+  await ensureStreams(jsm, [streams.bars], { replicas: config.JS_REPLICAS });
 
-  const clock = new MarketClock({ source: rest.clock, refreshMs: config.CLOCK_REFRESH_MS, logger, metrics });
-  await clock.start();
+  const clock = await startMarketClock({ source: rest.clock, config, logger, metrics });
   // Bars are stamped on the broker's clock, which is the one their `t` is on (and runs fast in the simulator).
   const brokerNow = () => clock.brokerNow() ?? Date.now();
   const marketPhase = () => clock.phase();
@@ -59,17 +69,37 @@ export async function createGateway(deps: GatewayDeps): Promise<Gateway> {
     onOverflowCleared: () => gapFiller?.trigger('bar buffer overflowed'),
   });
   await publisher.loadLastPublished(jsm, symbols);
-  const badBars = metrics.counter('gateway_invalid_bars_total', 'Bars dropped because they are not valid bars (e.g. low above high), by source', ['source']);
+  const badBars = metrics.counter(
+    'gateway_invalid_bars_total',
+    'Bars dropped because they are not valid bars (e.g. low above high), by source',
+    ['source'],
+  );
   const rejectBar: RejectBar = (symbol, source, wire, error) => {
     badBars.inc({ source });
     logger.error({ symbol, source, bar: wire, error }, 'dropped a bar from Alpaca that is not a valid bar');
   };
-  gapFiller = new GapFiller({ stocks: rest.stocks, publisher, symbols, feed: config.ALPACA_FEED, maxLookbackMs: config.BACKFILL_MAX_LOOKBACK_MS, rejectBar, retry, brokerNow, logger, metrics });
-  const filler = gapFiller;
-  metrics.gauge('gateway_last_bar_age_seconds', 'Broker time since the end of the last bar stored in JetStream, per symbol', ['symbol'], function () {
-    const now = brokerNow();
-    for (const [symbol, t] of publisher.lastStored()) this.set({ symbol }, Math.max(0, (now - t - MINUTE_MS) / 1000));
+  gapFiller = new GapFiller({
+    stocks: rest.stocks,
+    publisher,
+    symbols,
+    feed: config.ALPACA_FEED,
+    maxLookbackMs: config.BACKFILL_MAX_LOOKBACK_MS,
+    rejectBar,
+    retry,
+    brokerNow,
+    logger,
+    metrics,
   });
+  const filler = gapFiller;
+  metrics.gauge(
+    'gateway_last_bar_age_seconds',
+    'Broker time since the end of the last bar stored in JetStream, per symbol',
+    ['symbol'],
+    function () {
+      const now = brokerNow();
+      for (const [symbol, t] of publisher.lastStored()) this.set({ symbol }, Math.max(0, (now - t - MINUTE_MS) / 1000));
+    },
+  );
   const uptime = new UptimeTracker();
   const streamingWaiters = new Set<() => void>();
 
@@ -85,11 +115,17 @@ export async function createGateway(deps: GatewayDeps): Promise<Gateway> {
       handshakeTimeoutMs: config.HANDSHAKE_TIMEOUT_MS,
       pingIntervalMs: config.PING_INTERVAL_MS,
       pongTimeoutMs: config.PONG_TIMEOUT_MS,
+      maxFrameBytes: config.STREAM_MAX_FRAME_BYTES,
       authTimeoutMs: config.AUTH_TIMEOUT_MS,
       subscribeTimeoutMs: config.SUBSCRIBE_TIMEOUT_MS,
       staleAfterMs: config.STALE_AFTER_MS,
       stableAfterMs: config.STABLE_AFTER_MS,
-      policy: { ...retry, limitRetryMs: config.LIMIT_RETRY_MS, authRetryMs: config.AUTH_RETRY_MS, configRetryMs: config.CONFIG_RETRY_MS },
+      policy: {
+        ...retry,
+        limitRetryMs: config.LIMIT_RETRY_MS,
+        authRetryMs: config.AUTH_RETRY_MS,
+        configRetryMs: config.CONFIG_RETRY_MS,
+      },
     },
     marketPhase,
     logger,
@@ -98,7 +134,10 @@ export async function createGateway(deps: GatewayDeps): Promise<Gateway> {
       if (!symbols.includes(wire.S)) return;
       const converted = barFromWire(wire, wire.S, 'live', config.ALPACA_FEED, new Date(brokerNow()));
       if (!converted.ok) return rejectBar(wire.S, 'live', wire, converted.error);
-      if (wire.T === 'b' && opensGap(Date.parse(wire.t), publisher.lastPublished().get(wire.S), filler.coveredThrough())) {
+      if (
+        wire.T === 'b' &&
+        opensGap(Date.parse(wire.t), publisher.lastPublished().get(wire.S), filler.coveredThrough())
+      ) {
         filler.trigger(`${wire.S} ${wire.t} arrived after a gap`);
       }
       if (wire.T === 'u') publisher.offerCorrection(converted.bar);
@@ -131,10 +170,18 @@ export async function createGateway(deps: GatewayDeps): Promise<Gateway> {
     metrics,
   });
 
+  // Sampled with every heartbeat (at least once a second), so a change is stamped up to one interval late and a
+  // shorter backfill goes unseen; hooks in the feed, filler and poller would also log the instant of `live`
+  // between each resubscription and the backfill it starts.
+  const dataPath = new DataPathTracker({ now: Date.now, logger, metrics });
   const heartbeatOf = (seq = 0): GatewayHeartbeat => {
     const s = supervisor.status();
     const phase = clock.phase();
     uptime.observe(Date.now(), phase === 'open', s.state === 'streaming');
+    const path = dataPath.observe(
+      { streaming: s.state === 'streaming', backfilling: filler.isRunning(), polling: poller.isPolling() },
+      `feed ${s.state}: ${s.reason}`,
+    );
     const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
     return {
       v: 1,
@@ -149,16 +196,31 @@ export async function createGateway(deps: GatewayDeps): Promise<Gateway> {
       connectedSince: iso(s.streamingSince),
       lastMessageAt: iso(s.lastDataAt),
       lastBarAt: iso(s.lastBarAt),
-      lastBarTBySymbol: Object.fromEntries([...publisher.lastStored()].map(([sym, t]) => [sym, new Date(t).toISOString()])),
+      lastBarTBySymbol: Object.fromEntries(
+        [...publisher.lastStored()].map(([sym, t]) => [sym, new Date(t).toISOString()]),
+      ),
       barsLastMinute: publisher.publishedLastMinute(),
       reconnects: s.reconnects,
       uptimePct: uptime.percent(),
       polling: poller.isPolling(),
+      dataPath: path.path,
+      dataPathSince: new Date(path.since).toISOString(),
+      liveDownSince: iso(downSince),
       bufferedBars: publisher.buffered(),
       bufferFill: publisher.bufferFill(),
     };
   };
-  const heartbeat = new Heartbeat(nc, heartbeatOf, config.HEARTBEAT_INTERVAL_MS, logger, metrics);
+  // `md.heartbeat` carries the feed's state and reason, so the watchdog and operators see why, not only whether.
+  const heartbeat = new Heartbeat({
+    nc,
+    subject: subjects.heartbeat,
+    schema: GatewayHeartbeat,
+    build: heartbeatOf,
+    intervalMs: config.HEARTBEAT_INTERVAL_MS,
+    logger,
+    metrics,
+    failures: { name: 'gateway_heartbeat_failures_total', help: 'Heartbeats that could not be sent' },
+  });
   const untilStreaming = (timeoutMs: number) =>
     new Promise<void>((resolve) => {
       const done = () => {
@@ -182,6 +244,7 @@ export async function createGateway(deps: GatewayDeps): Promise<Gateway> {
     },
     logger,
     metrics,
+    deps.version,
   );
 
   void (async () => {

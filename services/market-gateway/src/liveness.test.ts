@@ -30,8 +30,13 @@ describe('stable connection', () => {
 
 describe('subscription coverage', () => {
   it('lists every missing symbol and the canary', () => {
-    expect(missingFromSubscription({ T: 'subscription', bars: ['SPY'], trades: [] }, ['SPY', 'AAPL'], 'SPY')).toEqual(['bars:AAPL', 'trades:SPY']);
-    expect(missingFromSubscription({ T: 'subscription', bars: ['*'], trades: ['SPY'] }, ['SPY', 'AAPL'], 'SPY')).toEqual([]);
+    expect(missingFromSubscription({ T: 'subscription', bars: ['SPY'], trades: [] }, ['SPY', 'AAPL'], 'SPY')).toEqual([
+      'bars:AAPL',
+      'trades:SPY',
+    ]);
+    expect(
+      missingFromSubscription({ T: 'subscription', bars: ['*'], trades: ['SPY'] }, ['SPY', 'AAPL'], 'SPY'),
+    ).toEqual([]);
     expect(missingFromSubscription({ T: 'subscription' }, ['SPY'], 'SPY')).toEqual(['bars:SPY', 'trades:SPY']);
   });
 });

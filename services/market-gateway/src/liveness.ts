@@ -19,8 +19,17 @@ export function isDataStale(input: {
 }
 
 /** A connection counts as good (backoff resets) only after it has delivered data for `stableAfterMs`, not on a bare auth. */
-export function isStable(input: { now: number; streamingSince: number; lastDataAt: number | null; stableAfterMs: number }): boolean {
-  return input.lastDataAt !== null && input.lastDataAt > input.streamingSince && input.now - input.streamingSince >= input.stableAfterMs;
+export function isStable(input: {
+  now: number;
+  streamingSince: number;
+  lastDataAt: number | null;
+  stableAfterMs: number;
+}): boolean {
+  return (
+    input.lastDataAt !== null &&
+    input.lastDataAt > input.streamingSince &&
+    input.now - input.streamingSince >= input.stableAfterMs
+  );
 }
 
 /** Which required subscriptions an ack lacks (`bars:SPY`, `trades:SPY`); a `*` wildcard covers all. */

@@ -44,8 +44,14 @@ export class OutagePoller {
     this.now = deps.now ?? Date.now;
     this.log = deps.logger.child({ component: 'poller' });
     this.m = {
-      polls: deps.metrics.counter('gateway_outage_polls_total', 'REST polls during stream outages by outcome', ['outcome']),
-      bars: deps.metrics.counter('gateway_rest_bars_total', 'Bars fetched from REST and offered for publishing, by source', ['source']),
+      polls: deps.metrics.counter('gateway_outage_polls_total', 'REST polls during stream outages by outcome', [
+        'outcome',
+      ]),
+      bars: deps.metrics.counter(
+        'gateway_rest_bars_total',
+        'Bars fetched from REST and offered for publishing, by source',
+        ['source'],
+      ),
     };
   }
 
@@ -64,7 +70,9 @@ export class OutagePoller {
   async tick(): Promise<void> {
     const active = shouldPoll(this.deps.downSince(), this.now(), this.deps.pollAfterMs, this.deps.marketPhase());
     if (active !== this.polling) {
-      this.log[active ? 'warn' : 'info'](active ? 'stream down in market hours; polling REST for bars' : 'stream back; polling stopped');
+      this.log[active ? 'warn' : 'info'](
+        active ? 'stream down in market hours; polling REST for bars' : 'stream back; polling stopped',
+      );
       this.polling = active;
     }
     if (!active || this.busy) return;
@@ -81,7 +89,17 @@ export class OutagePoller {
 
   private async pollOnce(): Promise<void> {
     const { stocks, publisher, symbols, feed, maxLookbackMs, rejectBar } = this.deps;
-    const result = await fillGap({ stocks, publisher, symbols, feed, maxLookbackMs, rejectBar, source: 'poll', brokerNowMs: this.deps.brokerNow(), maxPages: 5 });
+    const result = await fillGap({
+      stocks,
+      publisher,
+      symbols,
+      feed,
+      maxLookbackMs,
+      rejectBar,
+      source: 'poll',
+      brokerNowMs: this.deps.brokerNow(),
+      maxPages: 5,
+    });
     this.m.polls.inc({ outcome: 'ok' });
     if (!result) return;
     this.m.bars.inc({ source: 'poll' }, result.offered);

@@ -1,9 +1,10 @@
 import { jetstream, jetstreamManager, type JetStreamManager } from '@nats-io/jetstream';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
-import { ensureStreams, streams, type Bar } from '@vigil/contracts';
+import { Bar, decodeStored, ensureStreams, streams } from '@vigil/contracts';
 import { Metrics } from '@vigil/service-kit';
 import { captureLogger, startNats, type NatsServerHandle } from '@vigil/service-kit/testing';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { testBar as bar } from '../test/bars.js';
 import { BarPublisher, nextBatch } from './publisher.js';
 
 let server: NatsServerHandle;
@@ -35,23 +36,6 @@ describe('nextBatch', () => {
   });
 });
 
-const bar = (symbol: string, hhmm: string, source: Bar['source'] = 'live', close = 100): Bar => ({
-  v: 1,
-  symbol,
-  t: `2026-11-27T${hhmm}:00.000Z`,
-  open: 100,
-  high: Math.max(100, close),
-  low: Math.min(100, close),
-  close,
-  volume: 10,
-  tradeCount: 1,
-  vwap: 100,
-  revision: 0,
-  source,
-  feed: 'iex',
-  receivedAt: '2026-11-27T16:00:00.000Z',
-});
-
 function publisher(opts: { maxBuffered?: number; onOverflowCleared?: () => void; publishTimeoutMs?: number } = {}) {
   return new BarPublisher({
     ...(opts.publishTimeoutMs ? { publishTimeoutMs: opts.publishTimeoutMs } : {}),
@@ -69,7 +53,7 @@ async function stored(): Promise<{ subject: string; msgId: string | undefined; b
   const out = [];
   for (let seq = info.state.first_seq; seq <= info.state.last_seq && info.state.messages > 0; seq++) {
     const m = await jsm.streams.getMessage(streams.bars.name, { seq });
-    if (m) out.push({ subject: m.subject, msgId: m.header?.get('Nats-Msg-Id'), bar: m.json<Bar>() });
+    if (m) out.push({ subject: m.subject, msgId: m.header?.get('Nats-Msg-Id'), bar: decodeStored(Bar, m) });
   }
   return out;
 }
@@ -105,7 +89,7 @@ describe('BarPublisher against a real JetStream', () => {
     expect((await stored()).map((r) => r.bar.t)).toEqual(['2026-11-27T15:31:00.000Z', '2026-11-27T15:32:00.000Z']);
   });
 
-  it('publishes a held symbol\'s backfill before its live bars, in time order', async () => {
+  it("publishes a held symbol's backfill before its live bars, in time order", async () => {
     const p = publisher();
     p.hold('SPY');
     expect(p.offer(bar('SPY', '15:33', 'live'))).toBe('held');
@@ -117,7 +101,11 @@ describe('BarPublisher against a real JetStream', () => {
     p.release('SPY');
     await p.idle();
     const spy = (await stored()).filter((r) => r.bar.symbol === 'SPY');
-    expect(spy.map((r) => `${r.bar.t.slice(11, 16)} ${r.bar.source}`)).toEqual(['15:31 backfill', '15:32 backfill', '15:33 live']);
+    expect(spy.map((r) => `${r.bar.t.slice(11, 16)} ${r.bar.source}`)).toEqual([
+      '15:31 backfill',
+      '15:32 backfill',
+      '15:33 live',
+    ]);
   });
 
   it('loses no held live bar when a slow backfill brings newer minutes than the ones waiting', async () => {
@@ -145,7 +133,9 @@ describe('BarPublisher against a real JetStream', () => {
     expect(p.offerCorrection(bar('SPY', '15:33', 'live', 101))).toBe('held');
     p.release('SPY');
     await p.idle();
-    expect((await stored()).map((r) => [r.bar.t.slice(11, 16), r.bar.close, r.bar.revision])).toEqual([['15:33', 101, 0]]);
+    expect((await stored()).map((r) => [r.bar.t.slice(11, 16), r.bar.close, r.bar.revision])).toEqual([
+      ['15:33', 101, 0],
+    ]);
   });
 
   it('releases bars that arrived out of order while held in time order', async () => {
@@ -215,7 +205,8 @@ describe('BarPublisher against a real JetStream', () => {
     await p.idle();
     const rows = await stored();
     expect(rows).toHaveLength(symbols.length * minutes.length);
-    for (const s of symbols) expect(rows.filter((r) => r.bar.symbol === s).map((r) => r.bar.t.slice(11, 16))).toEqual(minutes);
+    for (const s of symbols)
+      expect(rows.filter((r) => r.bar.symbol === s).map((r) => r.bar.t.slice(11, 16))).toEqual(minutes);
   });
 
   it('retries the publishes in flight when NATS drops as soon as it is back, not after their ack timeout', async () => {
@@ -228,10 +219,14 @@ describe('BarPublisher against a real JetStream', () => {
     const minutes = Array.from({ length: 30 }, (_, i) => `14:${String(10 + i).padStart(2, '0')}`);
     for (const hhmm of minutes) for (const s of symbols) p.offer(bar(s, hhmm));
     await server.restart();
-    const drained = await Promise.race([p.idle().then(() => true), new Promise<false>((r) => setTimeout(() => r(false), 20_000))]);
+    const drained = await Promise.race([
+      p.idle().then(() => true),
+      new Promise<false>((r) => setTimeout(() => r(false), 20_000)),
+    ]);
     expect(drained).toBe(true);
     const rows = await stored();
     expect(rows).toHaveLength(symbols.length * minutes.length);
-    for (const s of symbols) expect(rows.filter((r) => r.bar.symbol === s).map((r) => r.bar.t.slice(11, 16))).toEqual(minutes);
+    for (const s of symbols)
+      expect(rows.filter((r) => r.bar.symbol === s).map((r) => r.bar.t.slice(11, 16))).toEqual(minutes);
   }, 40_000);
 });

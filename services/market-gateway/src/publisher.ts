@@ -1,7 +1,15 @@
 import type { JetStreamClient, JetStreamManager } from '@nats-io/jetstream';
-import { Bar, bar1mSubject, barMsgId, decodeAs, encode, streams } from '@vigil/contracts';
-import { backoffDelay, type BackoffPolicy, type Logger, type Metrics } from '@vigil/service-kit';
-import { setTimeout as sleep } from 'node:timers/promises';
+import { Bar, bar1mSubject, decodeAs, encode, streams } from '@vigil/contracts';
+import {
+  isNoMessageFound,
+  isStreamNotFound,
+  retry,
+  RetryAborted,
+  type BackoffPolicy,
+  type Logger,
+  type Metrics,
+} from '@vigil/service-kit';
+import { decide, initialOrder, type Decision, type OrderAction, type Outcome, type SymbolOrder } from './ordering.js';
 
 export interface PublisherDeps {
   js: JetStreamClient;
@@ -40,11 +48,10 @@ function lostSignal(): { promise: Promise<never>; reject: (err: Error) => void }
 
 interface QueuedBar {
   bar: Bar;
+  msgId: string;
   /** When it was offered, for the publish latency histogram. */
   at: number;
 }
-
-const byTimeThenRevision = (a: Bar, b: Bar): number => Date.parse(a.t) - Date.parse(b.t) || a.revision - b.revision;
 
 /**
  * The bars to publish together: from the head of the queue, the first queued bar of each symbol, so many
@@ -70,20 +77,25 @@ export function nextBatch<T extends { bar: Pick<Bar, 'symbol'> }>(queue: readonl
  * high-water mark per symbol drops what is already out; the `Nats-Msg-Id` (`<SYMBOL>:<t>`, `:r<n>` for
  * corrections) makes the stream drop any republish that slips through (after a restart, say); and a
  * symbol can be held while its gap is backfilled, so its live bars wait behind the older ones.
+ * Which bar goes out when is decided in `ordering.ts`; this class carries the decisions out.
  */
 export class BarPublisher {
+  /** Each symbol's ordering state (high-water mark, held live bars, revisions). */
+  private readonly orders = new Map<string, SymbolOrder>();
+  /** The high-water marks of `orders`, kept as one map because backfill planning reads them all. */
   private readonly lastT = new Map<string, number>();
   /** Per symbol, the newest bar JetStream has acknowledged: what the heartbeat reports, unlike `lastT`, which
    * moves when a bar is queued (for ordering and dedup) even while NATS refuses it. */
   private readonly storedT = new Map<string, number>();
-  private readonly revisions = new Map<string, number>();
-  private readonly held = new Map<string, Bar[]>();
+  /** Live bars held across all symbols, kept as a count so a full buffer is checked without a scan. */
+  private heldBars = 0;
   private queue: QueuedBar[] = [];
   private readonly publishedAt: number[] = [];
   private draining: Promise<void> | null = null;
   private connectionLost = lostSignal();
   private overflowed = false;
-  private stopped = false;
+  /** Aborted at stop: ends the drain, also mid-wait. */
+  private readonly stopping = new AbortController();
   private readonly now: () => number;
   private readonly maxInFlight: number;
   private readonly log: Logger;
@@ -96,14 +108,25 @@ export class BarPublisher {
     const mt = deps.metrics;
     this.m = {
       published: mt.counter('gateway_bars_published_total', 'Bars stored in JetStream by source', ['source']),
-      skipped: mt.counter('gateway_bars_skipped_total', 'Bars not stored because they were already out, by where that was caught', ['by']),
+      skipped: mt.counter(
+        'gateway_bars_skipped_total',
+        'Bars not stored because they were already out, by where that was caught',
+        ['by'],
+      ),
       failures: mt.counter('gateway_publish_failures_total', 'Failed JetStream publishes (each retried)'),
       corrections: mt.counter('gateway_bar_corrections_total', 'Corrected bars published'),
-      overflow: mt.counter('gateway_buffer_overflow_total', 'Bars refused because the buffer was full (refetched by backfill later)'),
-      latency: mt.histogram('gateway_publish_latency_seconds', 'From a bar being offered to its JetStream ack', [0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5, 30, 120]),
+      overflow: mt.counter(
+        'gateway_buffer_overflow_total',
+        'Bars refused because the buffer was full (refetched by backfill later)',
+      ),
+      latency: mt.histogram(
+        'gateway_publish_latency_seconds',
+        'From a bar being offered to its JetStream ack',
+        [0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5, 30, 120],
+      ),
     };
     const self = this;
-    mt.gauge('gateway_buffer_fill', 'Share of the bar buffer in use (1 = full)', [], function () {
+    mt.gauge('gateway_buffer_fill_ratio', 'Share of the bar buffer in use (1 = full)', [], function () {
       this.set(self.bufferFill());
     });
   }
@@ -112,22 +135,29 @@ export class BarPublisher {
   async loadLastPublished(jsm: JetStreamManager, symbols: readonly string[]): Promise<void> {
     for (const symbol of symbols) {
       const subject = bar1mSubject(symbol);
-      const stored = await jsm.streams.getMessage(streams.bars.name, { last_by_subj: subject }).catch((err: unknown) => {
-        if (err instanceof Error && /no message found|not found/i.test(err.message)) return null;
-        throw err;
-      });
+      const stored = await jsm.streams
+        .getMessage(streams.bars.name, { last_by_subj: subject })
+        .catch((err: unknown) => {
+          if (isNoMessageFound(err) || isStreamNotFound(err)) return null;
+          throw err;
+        });
       if (!stored) continue;
       const decoded = decodeAs(Bar, subject, stored.data);
       if (!decoded.ok) {
-        this.log.error({ err: decoded.error }, 'last stored bar is unreadable; backfilling that symbol from the lookback');
+        this.log.error(
+          { err: decoded.error },
+          'last stored bar is unreadable; backfilling that symbol from the lookback',
+        );
         continue;
       }
       const t = Date.parse(decoded.value.t);
-      this.lastT.set(symbol, t);
+      this.perform(symbol, decide(this.orderOf(symbol), { type: 'resume', t, revision: decoded.value.revision }));
       this.storedT.set(symbol, t);
-      this.revisions.set(`${symbol}:${t}`, decoded.value.revision);
     }
-    this.log.info({ last: Object.fromEntries([...this.lastT].map(([s, t]) => [s, new Date(t).toISOString()])) }, 'resuming from the last stored bars');
+    this.log.info(
+      { last: Object.fromEntries([...this.lastT].map(([s, t]) => [s, new Date(t).toISOString()])) },
+      'resuming from the last stored bars',
+    );
   }
 
   /** The newest bar per symbol offered for publishing (queued or stored): where backfill starts. */
@@ -141,9 +171,7 @@ export class BarPublisher {
   }
 
   buffered(): number {
-    let held = 0;
-    for (const list of this.held.values()) held += list.length;
-    return this.queue.length + held;
+    return this.queue.length + this.heldBars;
   }
 
   bufferFill(): number {
@@ -159,89 +187,76 @@ export class BarPublisher {
 
   /** Live bars for `symbol` wait until `release` (its backfill is being published first). */
   hold(symbol: string): void {
-    if (!this.held.has(symbol)) this.held.set(symbol, []);
+    this.perform(symbol, decide(this.orderOf(symbol), { type: 'hold' }));
   }
 
   release(symbol: string): void {
-    const waiting = this.held.get(symbol) ?? [];
-    this.held.delete(symbol);
-    // Bars that arrived out of order while held go out in time order.
-    waiting.sort(byTimeThenRevision);
-    for (const bar of waiting) this.offer(bar);
+    const order = this.orderOf(symbol);
+    // The waiting bars leave the buffer as they are offered again, so they do not count against it.
+    const full = this.full(order.held?.length ?? 0);
+    this.perform(symbol, decide(order, { type: 'release', full }));
   }
 
   /** Offer a bar. A held symbol's live bars wait; backfill and poll bars go straight in. */
-  offer(bar: Bar): 'queued' | 'held' | 'skipped' | 'overflow' {
-    if (this.overflowed || this.buffered() >= this.deps.maxBuffered) return this.refuse(bar);
-    const waiting = this.held.get(bar.symbol);
-    if (!waiting) return this.enqueue(bar);
-    if (bar.source === 'live') {
-      waiting.push(bar);
-      return 'held';
-    }
-    return this.offerPastHeld(bar, waiting);
-  }
-
-  /**
-   * A backfill or poll bar for a held symbol. It raises the high-water mark, so live bars waiting at or before
-   * its minute go out first, in order; were they left for the release they would count as already out and be
-   * lost. A waiting live copy of the same minute goes out instead of it, so that bar keeps its live label.
-   */
-  private offerPastHeld(bar: Bar, waiting: Bar[]): 'queued' | 'skipped' {
-    const t = Date.parse(bar.t);
-    const due = waiting.filter((w) => Date.parse(w.t) <= t);
-    if (due.length > 0) this.held.set(bar.symbol, waiting.filter((w) => Date.parse(w.t) > t));
-    for (const w of due.sort(byTimeThenRevision)) this.enqueue(w);
-    if (bar.revision === 0 && due.some((w) => w.revision === 0 && Date.parse(w.t) === t)) {
-      this.m.skipped.inc({ by: 'held_live' });
-      return 'skipped';
-    }
-    return this.enqueue(bar);
-  }
-
-  private enqueue(bar: Bar): 'queued' | 'skipped' {
-    const t = Date.parse(bar.t);
-    const last = this.lastT.get(bar.symbol);
-    if (bar.revision === 0) {
-      if (last !== undefined && t <= last) {
-        this.m.skipped.inc({ by: 'gateway' });
-        return 'skipped';
-      }
-      this.lastT.set(bar.symbol, t);
-    }
-    this.queue.push({ bar, at: this.now() });
-    this.drain();
-    return 'queued';
-  }
-
-  /** Full: refuse without marking the bar published, so the backfill after the overflow refetches it. */
-  private refuse(bar: Bar): 'overflow' {
-    if (!this.overflowed) this.log.error({ buffered: this.buffered(), max: this.deps.maxBuffered }, 'bar buffer full (NATS down too long?); refusing bars until it drains, then backfilling them');
-    this.overflowed = true;
-    this.m.overflow.inc();
-    if (bar.revision === 0 && bar.source === 'live') this.m.skipped.inc({ by: 'overflow' });
-    return 'overflow';
+  offer(bar: Bar): Outcome {
+    return this.perform(bar.symbol, decide(this.orderOf(bar.symbol), { type: 'bar', bar, full: this.full() })).outcome;
   }
 
   /** A correction (`updatedBars`) of a bar already out gets the next revision; one for a bar never sent is an ordinary bar. */
-  offerCorrection(bar: Bar): 'queued' | 'held' | 'skipped' | 'overflow' {
-    const t = Date.parse(bar.t);
-    const last = this.lastT.get(bar.symbol);
-    if (last === undefined || t > last) {
-      // The bar it corrects is still waiting behind a backfill: the corrected values take its place.
-      const waiting = this.held.get(bar.symbol);
-      const original = waiting?.findIndex((w) => w.revision === 0 && Date.parse(w.t) === t) ?? -1;
-      if (waiting && original >= 0) {
-        waiting[original] = bar;
-        return 'held';
-      }
-      return this.offer(bar);
+  offerCorrection(bar: Bar): Outcome {
+    return this.perform(bar.symbol, decide(this.orderOf(bar.symbol), { type: 'correction', bar, full: this.full() }))
+      .outcome;
+  }
+
+  private orderOf(symbol: string): SymbolOrder {
+    return this.orders.get(symbol) ?? initialOrder;
+  }
+
+  /** No room for one more bar, not counting `leaving`; refusing goes on until the buffer has drained. */
+  private full(leaving = 0): boolean {
+    return this.overflowed || this.buffered() - leaving >= this.deps.maxBuffered;
+  }
+
+  /** Take on a decision's state and carry out its actions. */
+  private perform<D extends Decision>(symbol: string, decision: D): D {
+    const { state } = decision;
+    this.heldBars += (state.held?.length ?? 0) - (this.orderOf(symbol).held?.length ?? 0);
+    this.orders.set(symbol, state);
+    if (state.lastT !== undefined) this.lastT.set(symbol, state.lastT);
+    for (const action of decision.actions) this.act(action);
+    if (decision.actions.some((a) => a.type === 'publish')) this.drain();
+    return decision;
+  }
+
+  private act(action: OrderAction): void {
+    switch (action.type) {
+      case 'publish':
+        this.queue.push({ bar: action.bar, msgId: action.msgId, at: this.now() });
+        break;
+      case 'revise':
+        this.m.corrections.inc();
+        break;
+      case 'skip':
+        this.m.skipped.inc({ by: action.by });
+        break;
+      case 'refuse':
+        this.refuse(action.bar);
+        break;
+      case 'hold':
+        break; // counted in `heldBars` from the state
     }
-    const key = `${bar.symbol}:${t}`;
-    const revision = (this.revisions.get(key) ?? 0) + 1;
-    this.revisions.set(key, revision);
-    this.m.corrections.inc();
-    return this.offer({ ...bar, revision });
+  }
+
+  /** Full: the bar was refused without being marked published, so the backfill after the overflow refetches it. */
+  private refuse(bar: Bar): void {
+    if (!this.overflowed)
+      this.log.error(
+        { buffered: this.buffered(), max: this.deps.maxBuffered },
+        'bar buffer full (NATS down too long?); refusing bars until it drains, then backfilling them',
+      );
+    this.overflowed = true;
+    this.m.overflow.inc();
+    if (bar.revision === 0 && bar.source === 'live') this.m.skipped.inc({ by: 'overflow' });
   }
 
   /** Resolves once everything offered so far (not held) is stored. */
@@ -250,7 +265,7 @@ export class BarPublisher {
   }
 
   stop(): void {
-    this.stopped = true;
+    this.stopping.abort();
   }
 
   /**
@@ -262,9 +277,29 @@ export class BarPublisher {
     this.connectionLost = lostSignal();
   }
 
-  private async publishOne({ bar, at }: QueuedBar): Promise<void> {
+  /**
+   * Publishes the next batch and drops what was stored from the queue. Throws the first failure (counted) for
+   * retry() to back off; publishes abandoned because NATS came back are not failures: the next call resends
+   * them at once.
+   */
+  private async publishNextBatch(attempt: number): Promise<number> {
+    const batch = nextBatch(this.queue, this.maxInFlight);
+    const results = await Promise.allSettled(batch.map((entry) => this.publishOne(entry)));
+    const done = new Set(batch.filter((_, i) => results[i]!.status === 'fulfilled'));
+    if (done.size > 0) this.queue = this.queue.filter((entry) => !done.has(entry));
+    const failed = results.find(
+      (r): r is PromiseRejectedResult => r.status === 'rejected' && !(r.reason instanceof ReconnectedError),
+    );
+    if (failed) {
+      this.m.failures.inc(batch.length - done.size);
+      throw failed.reason;
+    }
+    return attempt;
+  }
+
+  private async publishOne({ bar, msgId, at }: QueuedBar): Promise<void> {
     const published = this.deps.js.publish(bar1mSubject(bar.symbol), encode(Bar, bar), {
-      msgID: barMsgId(bar.symbol, bar.t, bar.revision),
+      msgID: msgId,
       timeout: this.deps.publishTimeoutMs ?? 2_000,
     });
     published.catch(() => {}); // a publish abandoned below must not surface as an unhandled rejection
@@ -282,28 +317,30 @@ export class BarPublisher {
   private drain(): void {
     if (this.draining) return;
     this.draining = (async () => {
-      let failures = 0;
-      while (this.queue.length > 0 && !this.stopped) {
-        const batch = nextBatch(this.queue, this.maxInFlight);
-        const results = await Promise.allSettled(batch.map((entry) => this.publishOne(entry)));
-        const done = new Set(batch.filter((_, i) => results[i]!.status === 'fulfilled'));
-        if (done.size > 0) this.queue = this.queue.filter((entry) => !done.has(entry));
-        const rejected = results.filter((r): r is PromiseRejectedResult => r.status === 'rejected');
-        if (rejected.length === 0) {
-          if (failures > 0) this.log.info({ failures }, 'JetStream accepting bars again');
-          failures = 0;
-          continue;
-        }
-        const failed = rejected.find((r) => !(r.reason instanceof ReconnectedError));
-        if (!failed) continue; // abandoned because NATS came back: retry at once, no backoff
-        this.m.failures.inc(batch.length - done.size);
-        if (failures === 0) this.log.error({ err: failed.reason, queued: this.queue.length }, 'cannot publish bars to JetStream; holding them and retrying');
-        await sleep(backoffDelay(this.deps.retry, failures) + 50);
-        failures += 1;
+      while (this.queue.length > 0 && !this.stopping.signal.aborted) {
+        const attempts = await retry((attempt) => this.publishNextBatch(attempt), {
+          label: 'publish bars',
+          policy: this.deps.retry,
+          // Floored at 50 ms: a zero draw would resend at once to a JetStream that just refused.
+          floorMs: 50,
+          signal: this.stopping.signal,
+          onRetry: ({ err, attempt }) => {
+            // Once per outage: NATS can be gone for minutes, and the bars wait in the buffer meanwhile.
+            if (attempt === 1)
+              this.log.error(
+                { err, queued: this.queue.length },
+                'cannot publish bars to JetStream; holding them and retrying',
+              );
+          },
+        }).catch((err: unknown) => {
+          if (err instanceof RetryAborted) return 0;
+          throw err;
+        });
+        if (attempts > 1) this.log.info({ failures: attempts - 1 }, 'JetStream accepting bars again');
       }
     })().finally(() => {
       this.draining = null;
-      if (this.queue.length > 0 && !this.stopped) this.drain();
+      if (this.queue.length > 0 && !this.stopping.signal.aborted) this.drain();
       else if (this.overflowed && this.buffered() === 0) {
         this.overflowed = false;
         this.log.warn('bar buffer drained after overflowing; backfilling the refused bars');

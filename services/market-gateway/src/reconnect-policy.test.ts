@@ -1,30 +1,47 @@
 import { describe, expect, it } from 'vitest';
 import { decideReconnect, type ReconnectPolicy } from './reconnect-policy.js';
 
-const policy: ReconnectPolicy = { initialMs: 1000, maxMs: 30_000, limitRetryMs: 10_000, authRetryMs: 300_000, configRetryMs: 300_000 };
+const policy: ReconnectPolicy = {
+  initialMs: 1000,
+  maxMs: 30_000,
+  limitRetryMs: 10_000,
+  authRetryMs: 300_000,
+  configRetryMs: 300_000,
+};
 const mid = () => 0.5;
 
 describe('decideReconnect', () => {
   it('backs off exponentially with jitter for transport failures, and never gives up', () => {
-    const delays = [0, 1, 2, 3, 4, 5, 10, 1000].map((a) => decideReconnect({ kind: 'pong_timeout' }, a, policy, mid).delayMs);
+    const delays = [0, 1, 2, 3, 4, 5, 10, 1000].map(
+      (a) => decideReconnect({ kind: 'pong_timeout' }, a, policy, mid).delayMs,
+    );
     expect(delays).toEqual([500, 1000, 2000, 4000, 8000, 15000, 15000, 15000]);
     expect(decideReconnect({ kind: 'closed', code: 1006, reason: '' }, 1000, policy, () => 1).delayMs).toBe(30_000);
   });
 
   it('retries a 406 at a steady pace and reports the lock-out', () => {
     for (const attempt of [0, 5, 50]) {
-      const d = decideReconnect({ kind: 'alpaca_error', code: 406, msg: 'connection limit exceeded' }, attempt, policy, mid);
+      const d = decideReconnect(
+        { kind: 'alpaca_error', code: 406, msg: 'connection limit exceeded' },
+        attempt,
+        policy,
+        mid,
+      );
       expect(d).toMatchObject({ state: 'limited', delayMs: 10_000 });
       expect(d.reason).toMatch(/90 s/);
     }
   });
 
   it('honours Retry-After on a 429 upgrade, but never waits less than the backoff', () => {
-    expect(decideReconnect({ kind: 'upgrade_rejected', status: 429, retryAfterMs: 20_000 }, 0, policy, mid)).toMatchObject({
+    expect(
+      decideReconnect({ kind: 'upgrade_rejected', status: 429, retryAfterMs: 20_000 }, 0, policy, mid),
+    ).toMatchObject({
       state: 'rate_limited',
       delayMs: 20_000,
     });
-    expect(decideReconnect({ kind: 'upgrade_rejected', status: 429, retryAfterMs: null }, 3, policy, mid).delayMs).toBe(4000);
+    expect(decideReconnect({ kind: 'upgrade_rejected', status: 429, retryAfterMs: null }, 3, policy, mid).delayMs).toBe(
+      4000,
+    );
   });
 
   it('retries rejected keys only every few minutes', () => {
@@ -34,12 +51,21 @@ describe('decideReconnect', () => {
   });
 
   it('turns plan and endpoint errors into config_error with an actionable message', () => {
-    expect(decideReconnect({ kind: 'alpaca_error', code: 409, msg: 'insufficient subscription' }, 0, policy).reason).toMatch(/ALPACA_FEED=iex/);
-    expect(decideReconnect({ kind: 'alpaca_error', code: 405, msg: 'symbol limit exceeded' }, 0, policy).state).toBe('config_error');
-    expect(decideReconnect({ kind: 'alpaca_error', code: 410, msg: 'invalid subscribe action for this feed' }, 0, policy).state).toBe('config_error');
+    expect(
+      decideReconnect({ kind: 'alpaca_error', code: 409, msg: 'insufficient subscription' }, 0, policy).reason,
+    ).toMatch(/ALPACA_FEED=iex/);
+    expect(decideReconnect({ kind: 'alpaca_error', code: 405, msg: 'symbol limit exceeded' }, 0, policy).state).toBe(
+      'config_error',
+    );
+    expect(
+      decideReconnect({ kind: 'alpaca_error', code: 410, msg: 'invalid subscribe action for this feed' }, 0, policy)
+        .state,
+    ).toBe('config_error');
   });
 
   it('reconnects at once when commanded', () => {
-    expect(decideReconnect({ kind: 'commanded', reason: 'watchdog: no bar for 120 s' }, 7, policy)).toMatchObject({ delayMs: 0 });
+    expect(decideReconnect({ kind: 'commanded', reason: 'watchdog: no bar for 120 s' }, 7, policy)).toMatchObject({
+      delayMs: 0,
+    });
   });
 });

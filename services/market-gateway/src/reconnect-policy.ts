@@ -34,21 +34,42 @@ export interface ReconnectDecision {
  * What to do after `failure`, on the `attempt`-th consecutive failure (0-based). Never gives up: every
  * branch returns a delay. Pure, so each Alpaca failure mode is pinned by a unit test.
  */
-export function decideReconnect(failure: Failure, attempt: number, policy: ReconnectPolicy, random: () => number = Math.random): ReconnectDecision {
-  const backoff = (reason: string): ReconnectDecision => ({ state: 'backoff', delayMs: backoffDelay(policy, attempt, random), reason });
+export function decideReconnect(
+  failure: Failure,
+  attempt: number,
+  policy: ReconnectPolicy,
+  random: () => number = Math.random,
+): ReconnectDecision {
+  const backoff = (reason: string): ReconnectDecision => ({
+    state: 'backoff',
+    delayMs: backoffDelay(policy, attempt, random),
+    reason,
+  });
   switch (failure.kind) {
     case 'alpaca_error':
       return decideAlpacaError(failure.code, failure.msg, policy, backoff);
     case 'upgrade_rejected':
       if (failure.status === 429) {
         const delayMs = Math.max(failure.retryAfterMs ?? 0, backoffDelay(policy, attempt, random));
-        return { state: 'rate_limited', delayMs, reason: `HTTP 429 on the WebSocket upgrade; retrying in ${delayMs} ms as asked` };
+        return {
+          state: 'rate_limited',
+          delayMs,
+          reason: `HTTP 429 on the WebSocket upgrade; retrying in ${delayMs} ms as asked`,
+        };
       }
       if (failure.status === 401 || failure.status === 403) {
-        return { state: 'auth_failed', delayMs: policy.authRetryMs, reason: `HTTP ${failure.status} on upgrade: keys rejected; check APCA_API_KEY_ID/APCA_API_SECRET_KEY` };
+        return {
+          state: 'auth_failed',
+          delayMs: policy.authRetryMs,
+          reason: `HTTP ${failure.status} on upgrade: keys rejected; check APCA_API_KEY_ID/APCA_API_SECRET_KEY`,
+        };
       }
       if (failure.status === 404) {
-        return { state: 'config_error', delayMs: policy.configRetryMs, reason: 'HTTP 404 on upgrade: no such stream; check ALPACA_STREAM_URL and ALPACA_FEED' };
+        return {
+          state: 'config_error',
+          delayMs: policy.configRetryMs,
+          reason: 'HTTP 404 on upgrade: no such stream; check ALPACA_STREAM_URL and ALPACA_FEED',
+        };
       }
       return backoff(`HTTP ${failure.status} on the WebSocket upgrade`);
     case 'closed':
@@ -70,10 +91,19 @@ export function decideReconnect(failure: Failure, attempt: number, policy: Recon
   }
 }
 
-function decideAlpacaError(code: number, msg: string, policy: ReconnectPolicy, backoff: (r: string) => ReconnectDecision): ReconnectDecision {
+function decideAlpacaError(
+  code: number,
+  msg: string,
+  policy: ReconnectPolicy,
+  backoff: (r: string) => ReconnectDecision,
+): ReconnectDecision {
   switch (code) {
     case 402:
-      return { state: 'auth_failed', delayMs: policy.authRetryMs, reason: `Alpaca ${code} ${msg}: keys rejected; check APCA_API_KEY_ID/APCA_API_SECRET_KEY` };
+      return {
+        state: 'auth_failed',
+        delayMs: policy.authRetryMs,
+        reason: `Alpaca ${code} ${msg}: keys rejected; check APCA_API_KEY_ID/APCA_API_SECRET_KEY`,
+      };
     case 406:
       return {
         state: 'limited',
@@ -81,11 +111,23 @@ function decideAlpacaError(code: number, msg: string, policy: ReconnectPolicy, b
         reason: `Alpaca 406 ${msg}: a previous session still holds this key (Alpaca keeps a dead session ~90 s); retrying every ${policy.limitRetryMs} ms`,
       };
     case 405:
-      return { state: 'config_error', delayMs: policy.configRetryMs, reason: `Alpaca 405 ${msg}: too many symbols for this plan; reduce SYMBOLS` };
+      return {
+        state: 'config_error',
+        delayMs: policy.configRetryMs,
+        reason: `Alpaca 405 ${msg}: too many symbols for this plan; reduce SYMBOLS`,
+      };
     case 409:
-      return { state: 'config_error', delayMs: policy.configRetryMs, reason: `Alpaca 409 ${msg}: this plan does not include the feed; set ALPACA_FEED=iex or upgrade the plan` };
+      return {
+        state: 'config_error',
+        delayMs: policy.configRetryMs,
+        reason: `Alpaca 409 ${msg}: this plan does not include the feed; set ALPACA_FEED=iex or upgrade the plan`,
+      };
     case 410:
-      return { state: 'config_error', delayMs: policy.configRetryMs, reason: `Alpaca 410 ${msg}: invalid endpoint for this feed; check ALPACA_STREAM_URL` };
+      return {
+        state: 'config_error',
+        delayMs: policy.configRetryMs,
+        reason: `Alpaca 410 ${msg}: invalid endpoint for this feed; check ALPACA_STREAM_URL`,
+      };
     default:
       return backoff(`Alpaca error ${code} ${msg}`);
   }

@@ -27,7 +27,10 @@ export interface InvalidRestBar {
   error: string;
 }
 
-export async function fetchBars(stocks: AlpacaRest['stocks'], req: FetchBarsRequest): Promise<{ bars: Map<string, WireBar[]>; pages: number; invalid: InvalidRestBar[] }> {
+export async function fetchBars(
+  stocks: AlpacaRest['stocks'],
+  req: FetchBarsRequest,
+): Promise<{ bars: Map<string, WireBar[]>; pages: number; invalid: InvalidRestBar[] }> {
   const bars = new Map<string, WireBar[]>();
   const invalid: InvalidRestBar[] = [];
   let pageToken: string | undefined;
@@ -50,7 +53,10 @@ export async function fetchBars(stocks: AlpacaRest['stocks'], req: FetchBarsRequ
       throw new BarsFetchError(`bars request failed: ${describe(cause)}`, { cause });
     }
     const page = BarsPage.safeParse(body);
-    if (!page.success) throw new BarsFetchError(`bars response is malformed: ${z.prettifyError(page.error).replace(/\n\s*/g, ' ')}`, { cause: page.error });
+    if (!page.success)
+      throw new BarsFetchError(`bars response is malformed: ${z.prettifyError(page.error).replace(/\n\s*/g, ' ')}`, {
+        cause: page.error,
+      });
     for (const [symbol, list] of Object.entries(page.data.bars ?? {})) {
       const acc = bars.get(symbol) ?? [];
       for (const raw of list ?? []) {
@@ -62,7 +68,8 @@ export async function fetchBars(stocks: AlpacaRest['stocks'], req: FetchBarsRequ
     }
     pages += 1;
     pageToken = page.data.next_page_token ?? undefined;
-    if (pages >= (req.maxPages ?? 50) && pageToken) throw new BarsFetchError(`bars response still paginating after ${pages} pages; narrow the window`);
+    if (pages >= (req.maxPages ?? 50) && pageToken)
+      throw new BarsFetchError(`bars response still paginating after ${pages} pages; narrow the window`);
   } while (pageToken);
   return { bars, pages, invalid };
 }

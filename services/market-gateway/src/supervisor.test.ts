@@ -68,8 +68,20 @@ function setup(phase: MarketPhase = 'open') {
     last().push({ T: 'success', msg: 'connected' });
     last().push({ T: 'success', msg: 'authenticated' });
   };
-  const ack = (bars: string[] = settings.symbols, trades: string[] = ['SPY']) => last().push({ T: 'subscription', bars, trades });
-  return { sup, conns, last, handshake, ack, subscribed, bars, lines, metrics, setPhase: (p: MarketPhase) => (currentPhase = p) };
+  const ack = (bars: string[] = settings.symbols, trades: string[] = ['SPY']) =>
+    last().push({ T: 'subscription', bars, trades });
+  return {
+    sup,
+    conns,
+    last,
+    handshake,
+    ack,
+    subscribed,
+    bars,
+    lines,
+    metrics,
+    setPhase: (p: MarketPhase) => (currentPhase = p),
+  };
 }
 
 const trade = (): StreamMessage => ({ T: 't', S: 'SPY' });
@@ -83,7 +95,12 @@ describe('FeedSupervisor', () => {
     t.sup.start();
     t.handshake();
     expect(t.last().sent[0]).toEqual({ action: 'auth', key: 'key', secret: 'secret' });
-    expect(t.last().sent[1]).toEqual({ action: 'subscribe', bars: ['SPY', 'AAPL'], updatedBars: ['SPY', 'AAPL'], trades: ['SPY'] });
+    expect(t.last().sent[1]).toEqual({
+      action: 'subscribe',
+      bars: ['SPY', 'AAPL'],
+      updatedBars: ['SPY', 'AAPL'],
+      trades: ['SPY'],
+    });
     t.ack();
     expect(t.sup.status().state).toBe('streaming');
     expect(t.subscribed).toHaveBeenCalledOnce();
@@ -167,7 +184,9 @@ describe('FeedSupervisor', () => {
     const limited = t.lines().filter((l) => l.msg === 'feed limited');
     expect(limited).toHaveLength(4);
     expect(String(limited[0]!.reason)).toMatch(/406/);
-    expect(await t.metrics.registry.metrics()).toMatch(/vigil_gateway_reconnects_total\{cause="alpaca_406",service="gw"\} 4/);
+    expect(await t.metrics.registry.metrics()).toMatch(
+      /vigil_gateway_reconnects_total\{cause="alpaca_406",service="gw"\} 4/,
+    );
     // Four refused attempts are one outage that never streamed: no reconnect in the heartbeat's sense.
     expect(t.sup.status().reconnects).toBe(0);
     t.sup.stop();

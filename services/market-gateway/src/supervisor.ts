@@ -65,12 +65,22 @@ export class FeedSupervisor {
     const mt = deps.metrics;
     this.m = {
       transitions: mt.counter('gateway_state_changes_total', 'Feed state changes by new state', ['state']),
-      reconnects: mt.counter('gateway_reconnects_total', 'Connections ended (each followed by a reconnect), by cause', ['cause']),
+      reconnects: mt.counter('gateway_reconnects_total', 'Connections ended (each followed by a reconnect), by cause', [
+        'cause',
+      ]),
       messages: mt.counter('gateway_stream_messages_total', 'Stream messages by type', ['type']),
       invalid: mt.counter('gateway_invalid_stream_messages_total', 'Stream messages that failed validation'),
-      resubscribes: mt.counter('gateway_resubscribes_total', 'Resubscriptions after an incomplete or missing subscription ack'),
+      resubscribes: mt.counter(
+        'gateway_resubscribes_total',
+        'Resubscriptions after an incomplete or missing subscription ack',
+      ),
       alpacaErrors: mt.counter('gateway_alpaca_errors_total', 'Error messages from Alpaca by code', ['code']),
-      detection: mt.histogram('gateway_detection_seconds', 'Silence before a dead transport or a stale stream was detected, by cause', [0.5, 1, 2, 3, 5, 10, 20, 30, 60, 120], ['cause']),
+      detection: mt.histogram(
+        'gateway_detection_seconds',
+        'Silence before a dead transport or a stale stream was detected, by cause',
+        [0.5, 1, 2, 3, 5, 10, 20, 30, 60, 120],
+        ['cause'],
+      ),
     };
     const self = this;
     mt.gauge('gateway_state', '1 for the current feed state', ['state'], function () {
@@ -121,11 +131,17 @@ export class FeedSupervisor {
     this.reconnectTimer = null;
     this.resubscribed = false;
     this.setState('connecting', `connecting to ${this.deps.settings.streamUrl}`);
-    const { streamUrl, handshakeTimeoutMs, pingIntervalMs, pongTimeoutMs } = this.deps.settings;
+    const { streamUrl, handshakeTimeoutMs, pingIntervalMs, pongTimeoutMs, maxFrameBytes } = this.deps.settings;
     const connect = this.deps.connect ?? ((o, h) => new FeedConnection(o, h));
     let conn: Pick<FeedConnection, 'send' | 'terminate'> | null = null;
     conn = connect(
-      { url: streamUrl, handshakeTimeoutMs, pingIntervalMs, pongTimeoutMs },
+      {
+        url: streamUrl,
+        handshakeTimeoutMs,
+        pingIntervalMs,
+        pongTimeoutMs,
+        ...(maxFrameBytes ? { maxFrameBytes } : {}),
+      },
       {
         onOpen: () => {
           this.setState('authenticating', 'connected; waiting for Alpaca to greet and authenticate');
@@ -148,7 +164,8 @@ export class FeedSupervisor {
     this.m.messages.inc({ type: m.T });
     switch (m.T) {
       case 'success':
-        if (m.msg === 'connected') this.conn?.send({ action: 'auth', key: this.deps.settings.keyId, secret: this.deps.settings.secret });
+        if (m.msg === 'connected')
+          this.conn?.send({ action: 'auth', key: this.deps.settings.keyId, secret: this.deps.settings.secret });
         else if (m.msg === 'authenticated') this.subscribe('authenticated');
         return;
       case 'subscription':
@@ -167,7 +184,10 @@ export class FeedSupervisor {
 
   private subscribe(why: string): void {
     const { symbols, canarySymbol } = this.deps.settings;
-    this.setState('subscribing', `${why}; subscribing to bars for ${symbols.length} symbols and ${canarySymbol} trades`);
+    this.setState(
+      'subscribing',
+      `${why}; subscribing to bars for ${symbols.length} symbols and ${canarySymbol} trades`,
+    );
     this.conn?.send({ action: 'subscribe', bars: symbols, updatedBars: symbols, trades: [canarySymbol] });
     this.armSessionTimer(this.deps.settings.subscribeTimeoutMs, null);
   }
@@ -225,12 +245,26 @@ export class FeedSupervisor {
     if (this.state !== 'streaming' || this.streamingSince === null) return;
     const now = this.now();
     const phase = this.deps.marketPhase();
-    const verdict = isDataStale({ now, phase, streamingSince: this.streamingSince, lastDataAt: this.lastDataAt, staleAfterMs: this.deps.settings.staleAfterMs });
+    const verdict = isDataStale({
+      now,
+      phase,
+      streamingSince: this.streamingSince,
+      lastDataAt: this.lastDataAt,
+      staleAfterMs: this.deps.settings.staleAfterMs,
+    });
     if (verdict.stale) {
       this.conn?.terminate({ kind: 'stale', silentMs: verdict.silentMs });
       return;
     }
-    if (this.attempt > 0 && isStable({ now, streamingSince: this.streamingSince, lastDataAt: this.lastDataAt, stableAfterMs: this.deps.settings.stableAfterMs })) {
+    if (
+      this.attempt > 0 &&
+      isStable({
+        now,
+        streamingSince: this.streamingSince,
+        lastDataAt: this.lastDataAt,
+        stableAfterMs: this.deps.settings.stableAfterMs,
+      })
+    ) {
       this.log.info({ attempts: this.attempt }, 'connection stable and delivering data; backoff reset');
       this.attempt = 0;
     }
@@ -261,7 +295,12 @@ export class FeedSupervisor {
     this.state = state;
     this.reason = reason;
     this.m.transitions.inc({ state });
-    const level = state === 'auth_failed' || state === 'config_error' ? 'error' : state === 'streaming' || state === 'connecting' || state === 'authenticating' || state === 'subscribing' ? 'info' : 'warn';
+    const level =
+      state === 'auth_failed' || state === 'config_error'
+        ? 'error'
+        : state === 'streaming' || state === 'connecting' || state === 'authenticating' || state === 'subscribing'
+          ? 'info'
+          : 'warn';
     this.log[level]({ from, to: state, reason, attempt: this.attempt }, `feed ${state}`);
     this.deps.onStateChange?.(state, reason);
   }

@@ -1,8 +1,10 @@
-import { RequestError } from '@nats-io/transport-node';
+import type { RequestError } from '@nats-io/transport-node';
 import type { FaultSpec } from '@vigil/alpaca-sim';
-import { decodeAs, encode, GatewayReconnectReply, GatewayReconnectRequest, GatewayStatusReply } from '@vigil/contracts';
+import { commands, decodeAs } from '@vigil/contracts';
+import { requestCommand } from '@vigil/service-kit';
+import { waitFor } from '@vigil/service-kit/testing';
 import { afterEach, describe, expect, it } from 'vitest';
-import { settle, until, world, type World } from './harness.js';
+import { settle, world, type World } from './harness.js';
 
 let w: World | undefined;
 afterEach(async () => {
@@ -19,11 +21,19 @@ const reconnectsBy = async (metrics: { registry: { metrics(): Promise<string> } 
  * Each simulator fault, injected into a streaming session: the gateway must notice (leave `streaming`,
  * or for data faults simply cope), recover, and afterwards the stream holds every bar exactly once.
  */
-const faults: { name: string; spec: Record<string, unknown>; /** the fault itself ends the connection */ detects: boolean }[] = [
+const faults: {
+  name: string;
+  spec: Record<string, unknown> /** the fault itself ends the connection */;
+  detects: boolean;
+}[] = [
   { name: 'close', spec: { kind: 'close', code: 1001, reason: 'going away' }, detects: true },
   { name: 'unsubscribe', spec: { kind: 'unsubscribe' }, detects: true },
   { name: 'refuse', spec: { kind: 'refuse', durationMs: 800 }, detects: false },
-  { name: 'handshake-429', spec: { kind: 'reject_upgrade', status: 429, retryAfterSec: 1, durationMs: 800 }, detects: false },
+  {
+    name: 'handshake-429',
+    spec: { kind: 'reject_upgrade', status: 429, retryAfterSec: 1, durationMs: 800 },
+    detects: false,
+  },
   { name: 'auth-silent', spec: { kind: 'auth_silent', durationMs: 800 }, detects: false },
   { name: 'conn-limit', spec: { kind: 'conn_limit', count: 2 }, detects: false },
   { name: 'duplicate', spec: { kind: 'duplicate_bars', durationMs: 1500 }, detects: false },
@@ -36,14 +46,16 @@ describe('market-gateway through every simulator fault', () => {
     it(`${f.name}: recovers and stores every bar exactly once, in order`, async () => {
       w = await world();
       const { gateway } = await w.startGateway();
-      await until(() => gateway.supervisor.status().state === 'streaming', 10_000, 'streaming');
+      await waitFor('streaming', () => gateway.supervisor.status().state === 'streaming', { timeoutMs: 10_000 });
       await settle(w, 2);
       // Faults that act on new connections need one: drop the current one cleanly after injecting.
       const before = gateway.supervisor.status().reconnects;
       w.sim.faults.inject(f.spec as FaultSpec);
       if (!f.detects) w.sim.faults.inject({ kind: 'close', code: 1012, reason: 'restart' } as FaultSpec);
-      await until(() => gateway.supervisor.status().reconnects > before, 10_000, 'the gateway to notice');
-      await until(() => gateway.supervisor.status().state === 'streaming', 20_000, 'streaming again');
+      await waitFor('the gateway to notice', () => gateway.supervisor.status().reconnects > before, {
+        timeoutMs: 10_000,
+      });
+      await waitFor('streaming again', () => gateway.supervisor.status().state === 'streaming', { timeoutMs: 20_000 });
       expect(await settle(w, 4)).toEqual([]);
     });
   }
@@ -51,11 +63,13 @@ describe('market-gateway through every simulator fault', () => {
   it('NATS restart: bars wait in the buffer and none is lost or doubled', async () => {
     w = await world();
     const { gateway } = await w.startGateway();
-    await until(() => gateway.supervisor.status().state === 'streaming', 10_000, 'streaming');
+    await waitFor('streaming', () => gateway.supervisor.status().state === 'streaming', { timeoutMs: 10_000 });
     await settle(w, 2);
     await w.server.stop();
     const before = w.sim.emittedBars('SPY').length;
-    await until(() => w!.sim.emittedBars('SPY').length >= before + 4, 10_000, 'bars while NATS is down');
+    await waitFor('bars while NATS is down', () => w!.sim.emittedBars('SPY').length >= before + 4, {
+      timeoutMs: 10_000,
+    });
     expect(gateway.heartbeat().bufferedBars).toBeGreaterThan(0);
     await w.server.start();
     expect(await settle(w, 3)).toEqual([]);
@@ -64,8 +78,8 @@ describe('market-gateway through every simulator fault', () => {
   it('market closed: a silent stream after the close causes no reconnect storm', async () => {
     w = await world({ clock: { start: '2026-01-06T15:57:00-05:00' } });
     const { gateway, metrics } = await w.startGateway();
-    await until(() => gateway.supervisor.status().state === 'streaming', 10_000, 'streaming');
-    await until(() => gateway.clock.phase() === 'closed', 10_000, 'the close');
+    await waitFor('streaming', () => gateway.supervisor.status().state === 'streaming', { timeoutMs: 10_000 });
+    await waitFor('the close', () => gateway.clock.phase() === 'closed', { timeoutMs: 10_000 });
     // 3 s of ours is 20 simulated minutes: far past STALE_AFTER_MS with no data at all.
     await new Promise((r) => setTimeout(r, 3000));
     expect(await reconnectsBy(metrics)).toEqual([]);
@@ -76,16 +90,22 @@ describe('market-gateway through every simulator fault', () => {
   it('answers cmd.gateway.reconnect once resubscribed, status, and bad requests, as a NATS service', async () => {
     w = await world();
     const { gateway } = await w.startGateway();
-    await until(() => gateway.supervisor.status().state === 'streaming', 10_000, 'streaming');
-    const req = encode(GatewayReconnectRequest, { v: 1, requestedBy: 'test', reason: 'checking the command' });
-    const reply = decodeAs(GatewayReconnectReply, 'reply', (await w.nc.request('cmd.gateway.reconnect', req, { timeout: 5000 })).data);
-    expect(reply.ok && reply.value).toMatchObject({ ok: true, state: 'streaming' });
+    await waitFor('streaming', () => gateway.supervisor.status().state === 'streaming', { timeoutMs: 10_000 });
+    const reply = await requestCommand(
+      w.nc,
+      commands.gatewayReconnect,
+      { v: 1, requestedBy: 'test', reason: 'checking the command' },
+      { timeoutMs: 5000 },
+    );
+    expect(reply).toMatchObject({ ok: true, state: 'streaming' });
     expect(gateway.supervisor.status().reconnects).toBe(1);
 
-    const status = decodeAs(GatewayStatusReply, 'reply', (await w.nc.request('cmd.gateway.status', '{"v":1}', { timeout: 2000 })).data);
-    expect(status.ok && status.value.status).toMatchObject({ state: 'streaming', symbols: ['SPY', 'AAPL', 'ILLQ'], reconnects: 1 });
+    const status = await requestCommand(w.nc, commands.gatewayStatus, { v: 1 }, { timeoutMs: 2000 });
+    expect(status.status).toMatchObject({ state: 'streaming', symbols: ['SPY', 'AAPL', 'ILLQ'], reconnects: 1 });
 
-    const bad = decodeAs(GatewayReconnectReply, 'reply', (await w.nc.request('cmd.gateway.reconnect', '{"v":1}', { timeout: 2000 })).data);
+    // Sent raw: requestCommand would refuse to send it.
+    const raw = await w.nc.request(commands.gatewayReconnect.subject, '{"v":1}', { timeout: 2000 });
+    const bad = decodeAs(commands.gatewayReconnect.reply, commands.gatewayReconnect.subject, raw.data);
     expect(bad.ok && bad.value.ok).toBe(false);
     expect(bad.ok && bad.value.error).toMatch(/requestedBy/);
 

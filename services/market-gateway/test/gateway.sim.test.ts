@@ -1,5 +1,6 @@
+import { waitFor } from '@vigil/service-kit/testing';
 import { afterEach, describe, expect, it } from 'vitest';
-import { settle, until, world, type World } from './harness.js';
+import { settle, world, type World } from './harness.js';
 
 let w: World | undefined;
 afterEach(async () => {
@@ -11,12 +12,16 @@ describe('market-gateway against the simulator and a real nats-server', () => {
   it('streams every bar exactly once, tags sources, and the illiquid symbol does not cause reconnects', async () => {
     w = await world();
     const { gateway } = await w.startGateway();
-    await until(() => gateway.supervisor.status().state === 'streaming', 10_000, 'streaming');
+    await waitFor('streaming', () => gateway.supervisor.status().state === 'streaming', { timeoutMs: 10_000 });
     expect(await settle(w, 12)).toEqual([]);
     const stored = await w.storedBars();
     expect(stored.some((b) => b.source === 'live')).toBe(true);
     // receivedAt is our projection of the broker's clock: after the bar's minute closed, give or take a few broker seconds.
-    expect(stored.filter((b) => b.feed !== 'iex' || Date.parse(b.receivedAt) < Date.parse(b.t) + 55_000).map((b) => [b.symbol, b.t, b.source, b.receivedAt])).toEqual([]);
+    expect(
+      stored
+        .filter((b) => b.feed !== 'iex' || Date.parse(b.receivedAt) < Date.parse(b.t) + 55_000)
+        .map((b) => [b.symbol, b.t, b.source, b.receivedAt]),
+    ).toEqual([]);
     expect(gateway.supervisor.status().reconnects).toBe(0);
     const sparse = w.sim.emittedBars('ILLQ').length;
     expect(sparse).toBeLessThan(w.sim.emittedBars('SPY').length);
@@ -24,25 +29,52 @@ describe('market-gateway against the simulator and a real nats-server', () => {
 
   it('rides out an unclean drop and the 406 lock-out that follows, polling REST meanwhile, losing nothing', async () => {
     w = await world({ zombieGraceMs: 2500 });
-    const { gateway, lines } = await w.startGateway();
-    await until(() => gateway.supervisor.status().state === 'streaming', 10_000, 'streaming');
+    const { gateway, metrics, lines } = await w.startGateway();
+    await waitFor('streaming', () => gateway.supervisor.status().state === 'streaming', { timeoutMs: 10_000 });
     await settle(w, 3);
     w.sim.faults.inject({ kind: 'drop' });
-    await until(() => gateway.supervisor.status().state === 'limited', 10_000, '406 lock-out');
-    await until(() => gateway.heartbeat().polling, 10_000, 'outage polling');
-    await until(() => gateway.supervisor.status().state === 'streaming', 20_000, 'streaming again');
+    await waitFor('406 lock-out', () => gateway.supervisor.status().state === 'limited', { timeoutMs: 10_000 });
+    let beat = await waitFor(
+      'outage polling',
+      () => {
+        const b = gateway.heartbeat();
+        return b.dataPath === 'polling' && b;
+      },
+      { timeoutMs: 10_000 },
+    );
+    expect(beat.polling).toBe(true);
+    expect(beat.liveDownSince).not.toBeNull();
+    // Polling starts only after the stream has been down a while.
+    expect(Date.parse(beat.dataPathSince)).toBeGreaterThanOrEqual(Date.parse(beat.liveDownSince!));
+    beat = await waitFor(
+      'live again',
+      () => {
+        const b = gateway.heartbeat();
+        return b.dataPath === 'live' && b;
+      },
+      { timeoutMs: 20_000 },
+    );
+    expect(beat.liveDownSince).toBeNull();
     expect(await settle(w, 4)).toEqual([]);
     const stored = await w.storedBars();
     expect(stored.some((b) => b.source === 'poll' || b.source === 'backfill')).toBe(true);
     expect(lines().some((l) => l.msg === 'feed limited' && String(l.reason).includes('406'))).toBe(true);
+    expect(lines().some((l) => l.msg === 'data path none' && l.level === 40)).toBe(true);
+    expect(await metrics.registry.metrics()).toMatch(
+      /vigil_gateway_data_path_changes_total\{path="polling",service="market-gateway"\} [1-9]/,
+    );
   });
 
   it('reconnects a stream that answers pings but delivers nothing (data layer), closing it cleanly so no 406 follows', async () => {
     w = await world();
     const { gateway, metrics, lines } = await w.startGateway();
-    await until(() => gateway.supervisor.status().state === 'streaming', 10_000, 'streaming');
+    await waitFor('streaming', () => gateway.supervisor.status().state === 'streaming', { timeoutMs: 10_000 });
     w.sim.faults.inject({ kind: 'stall', durationMs: 1500 });
-    await until(async () => /vigil_gateway_reconnects_total\{cause="stale"/.test(await metrics.registry.metrics()), 10_000, 'stale reconnect');
+    await waitFor(
+      'stale reconnect',
+      async () => /vigil_gateway_reconnects_total\{cause="stale"/.test(await metrics.registry.metrics()),
+      { timeoutMs: 10_000 },
+    );
     expect(await settle(w, 4)).toEqual([]);
     // The stalled session still read our close frame, so Alpaca (here the simulator) freed the key at once.
     expect(lines().filter((l) => l.msg === 'feed limited')).toEqual([]);
@@ -52,32 +84,44 @@ describe('market-gateway against the simulator and a real nats-server', () => {
   it('terminates a frozen transport on a missing pong (transport layer)', async () => {
     w = await world();
     const { gateway, metrics } = await w.startGateway();
-    await until(() => gateway.supervisor.status().state === 'streaming', 10_000, 'streaming');
+    await waitFor('streaming', () => gateway.supervisor.status().state === 'streaming', { timeoutMs: 10_000 });
     w.sim.faults.inject({ kind: 'blackhole', durationMs: 1000 });
-    await until(async () => /vigil_gateway_reconnects_total\{cause="pong_timeout"/.test(await metrics.registry.metrics()), 10_000, 'pong timeout');
+    await waitFor(
+      'pong timeout',
+      async () => /vigil_gateway_reconnects_total\{cause="pong_timeout"/.test(await metrics.registry.metrics()),
+      { timeoutMs: 10_000 },
+    );
     expect(await settle(w, 4)).toEqual([]);
   });
 
   it('cuts off a hanging handshake and recovers', async () => {
     w = await world();
     const { gateway, metrics } = await w.startGateway();
-    await until(() => gateway.supervisor.status().state === 'streaming', 10_000, 'streaming');
+    await waitFor('streaming', () => gateway.supervisor.status().state === 'streaming', { timeoutMs: 10_000 });
     w.sim.faults.inject({ kind: 'handshake_hang', durationMs: 1500 });
     w.sim.faults.inject({ kind: 'drop' });
-    await until(async () => /vigil_gateway_reconnects_total\{cause="handshake_timeout"/.test(await metrics.registry.metrics()), 10_000, 'handshake timeout');
+    await waitFor(
+      'handshake timeout',
+      async () => /vigil_gateway_reconnects_total\{cause="handshake_timeout"/.test(await metrics.registry.metrics()),
+      { timeoutMs: 10_000 },
+    );
     expect(await settle(w, 4)).toEqual([]);
   });
 
   it('a restarted gateway resumes from the stream and fills its own gap', async () => {
     w = await world();
     const first = await w.startGateway();
-    await until(() => first.gateway.supervisor.status().state === 'streaming', 10_000, 'streaming');
+    await waitFor('streaming', () => first.gateway.supervisor.status().state === 'streaming', { timeoutMs: 10_000 });
     await settle(w, 3);
     await first.gateway.stop();
     const down = w.sim.emittedBars('SPY').length;
-    await until(() => w!.sim.emittedBars('SPY').length >= down + 5, 10_000, 'minutes pass while the gateway is down');
+    await waitFor('minutes pass while the gateway is down', () => w!.sim.emittedBars('SPY').length >= down + 5, {
+      timeoutMs: 10_000,
+    });
     const second = await w.startGateway();
-    await until(() => second.gateway.supervisor.status().state === 'streaming', 10_000, 'streaming again');
+    await waitFor('streaming again', () => second.gateway.supervisor.status().state === 'streaming', {
+      timeoutMs: 10_000,
+    });
     expect(await settle(w, 3)).toEqual([]);
     expect((await w.storedBars()).filter((b) => b.source !== 'live').length).toBeGreaterThanOrEqual(5);
   });
@@ -85,7 +129,7 @@ describe('market-gateway against the simulator and a real nats-server', () => {
   it('survives malformed frames, garbage and an impossible bar without losing a bar', async () => {
     w = await world();
     const { gateway, metrics } = await w.startGateway();
-    await until(() => gateway.supervisor.status().state === 'streaming', 10_000, 'streaming');
+    await waitFor('streaming', () => gateway.supervisor.status().state === 'streaming', { timeoutMs: 10_000 });
     w.sim.faults.inject({ kind: 'malformed_frames', everyN: 2, durationMs: 1500 });
     w.sim.faults.inject({ kind: 'garbage' });
     expect(await settle(w, 8)).toEqual([]);
@@ -100,10 +144,28 @@ describe('market-gateway against the simulator and a real nats-server', () => {
     w = await world();
     w.sim.faults.inject({ kind: 'auth_fail', durationMs: 800 });
     const { gateway } = await w.startGateway({ AUTH_RETRY_MS: '600000' });
-    await until(() => gateway.supervisor.status().state === 'auth_failed', 10_000, 'auth_failed');
+    await waitFor('auth_failed', () => gateway.supervisor.status().state === 'auth_failed', { timeoutMs: 10_000 });
     expect(gateway.heartbeat().state).toBe('auth_failed');
     await new Promise((r) => setTimeout(r, 900));
     gateway.supervisor.forceReconnect('keys rotated');
-    await until(() => gateway.supervisor.status().state === 'streaming', 10_000, 'streaming after the command');
+    await waitFor('streaming after the command', () => gateway.supervisor.status().state === 'streaming', {
+      timeoutMs: 10_000,
+    });
   });
+
+  it('stores every bar once across abrupt closes, with a clock that reports only the minute start', async () => {
+    // Issue 16: an Alpaca stand-in whose clock reports the minute's start lost 1 to 3 bars per symbol on
+    // abrupt closes at 240x with the default clock refresh. Here: 240x, a 30 s refresh (the estimate runs up to
+    // two market hours stale), an unclean drop every three market minutes.
+    w = await world({ clock: { msPerMinute: 250, reportResolutionMs: 60_000 }, zombieGraceMs: 500 });
+    const { gateway } = await w.startGateway({ CLOCK_REFRESH_MS: '30000' });
+    await waitFor('streaming', () => gateway.supervisor.status().state === 'streaming', { timeoutMs: 10_000 });
+    for (let drop = 0; drop < 6; drop++) {
+      await settle(w, 3);
+      w.sim.faults.inject({ kind: 'drop' });
+    }
+    await waitFor('streaming again', () => gateway.supervisor.status().state === 'streaming', { timeoutMs: 15_000 });
+    expect(await settle(w, 4)).toEqual([]);
+    expect(gateway.supervisor.status().reconnects).toBeGreaterThanOrEqual(6);
+  }, 90_000);
 });

@@ -1,9 +1,9 @@
 import { jetstreamManager, type JetStreamManager } from '@nats-io/jetstream';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { startSim, type Sim, type SimOptions } from '@vigil/alpaca-sim';
-import { streams, type Bar } from '@vigil/contracts';
+import { Bar, decodeStored, streams } from '@vigil/contracts';
 import { Metrics, parseConfig, Readiness } from '@vigil/service-kit';
-import { captureLogger, startNats, type NatsServerHandle } from '@vigil/service-kit/testing';
+import { captureLogger, startNats, waitFor, type NatsServerHandle } from '@vigil/service-kit/testing';
 import { GatewayConfig } from '../src/config.js';
 import { createGateway, type Gateway } from '../src/gateway.js';
 
@@ -36,14 +36,23 @@ export interface World {
   sim: Sim;
   nc: NatsConnection;
   jsm: JetStreamManager;
-  startGateway(env?: Record<string, string>): Promise<{ gateway: Gateway; metrics: Metrics; lines: () => Record<string, unknown>[] }>;
+  startGateway(
+    env?: Record<string, string>,
+  ): Promise<{ gateway: Gateway; metrics: Metrics; lines: () => Record<string, unknown>[] }>;
   storedBars(): Promise<Bar[]>;
   close(): Promise<void>;
 }
 
 export async function world(simOptions: SimOptions = {}): Promise<World> {
   const server = await startNats({ own: true });
-  const sim = await startSim({ symbols: ['SPY', 'AAPL', 'ILLQ'], sparseSymbols: ['ILLQ'], serverPingIntervalMs: 200, zombieGraceMs: 1200, ...simOptions, clock: { msPerMinute: FAST.msPerMinute, ...simOptions.clock } });
+  const sim = await startSim({
+    symbols: ['SPY', 'AAPL', 'ILLQ'],
+    sparseSymbols: ['ILLQ'],
+    serverPingIntervalMs: 200,
+    zombieGraceMs: 1200,
+    ...simOptions,
+    clock: { msPerMinute: FAST.msPerMinute, ...simOptions.clock },
+  });
   const nc = await connect({ servers: server.url, maxReconnectAttempts: -1, reconnectTimeWait: 100 });
   const jsm = await jetstreamManager(nc);
   const gateways: Gateway[] = [];
@@ -70,7 +79,14 @@ export async function world(simOptions: SimOptions = {}): Promise<World> {
       conns.push(gwNc);
       const { logger, lines } = captureLogger({ level: 'debug' });
       const metrics = new Metrics('market-gateway', { defaultMetrics: false });
-      const gateway = await createGateway({ config, nc: gwNc, logger, metrics, readiness: new Readiness(), instanceId: `gw-test-${gateways.length}` });
+      const gateway = await createGateway({
+        config,
+        nc: gwNc,
+        logger,
+        metrics,
+        readiness: new Readiness(),
+        instanceId: `gw-test-${gateways.length}`,
+      });
       gateways.push(gateway);
       return { gateway, metrics, lines };
     },
@@ -80,7 +96,7 @@ export async function world(simOptions: SimOptions = {}): Promise<World> {
       const bars: Bar[] = [];
       for (let seq = info.state.first_seq; seq <= info.state.last_seq; seq++) {
         const m = await jsm.streams.getMessage(streams.bars.name, { seq }).catch(() => null);
-        if (m) bars.push(m.json<Bar>());
+        if (m) bars.push(decodeStored(Bar, m));
       }
       return bars;
     },
@@ -93,19 +109,15 @@ export async function world(simOptions: SimOptions = {}): Promise<World> {
   };
 }
 
-export async function until(check: () => boolean | Promise<boolean>, timeoutMs = 20_000, what = 'condition'): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
-
 /**
  * Every bar the simulator emitted (up to its last completed minute) is stored exactly once, each symbol's
  * bars are in time order, and nothing is stored twice. Returns a description of any breach.
  */
-export function exactlyOnce(stored: Bar[], emitted: (symbol: string) => readonly string[], symbols: string[]): string[] {
+export function exactlyOnce(
+  stored: Bar[],
+  emitted: (symbol: string) => readonly string[],
+  symbols: string[],
+): string[] {
   const problems: string[] = [];
   for (const symbol of symbols) {
     const mine = stored.filter((b) => b.symbol === symbol && b.revision === 0).map((b) => new Date(b.t).toISOString());
@@ -114,7 +126,8 @@ export function exactlyOnce(stored: Bar[], emitted: (symbol: string) => readonly
       if (seen.has(t)) problems.push(`${symbol} ${t} stored twice`);
       seen.add(t);
     }
-    for (let i = 1; i < mine.length; i++) if (mine[i]! <= mine[i - 1]!) problems.push(`${symbol} out of order at ${mine[i]}`);
+    for (let i = 1; i < mine.length; i++)
+      if (mine[i]! <= mine[i - 1]!) problems.push(`${symbol} out of order at ${mine[i]}`);
     for (const t of emitted(symbol)) if (!seen.has(new Date(t).toISOString())) problems.push(`${symbol} ${t} missing`);
   }
   return problems;
@@ -127,10 +140,13 @@ export const SYMBOLS = ['SPY', 'AAPL', 'ILLQ'];
  */
 export async function settle(world: World, minutes: number): Promise<string[]> {
   const target = world.sim.emittedBars('SPY').length + minutes;
-  await until(() => world.sim.emittedBars('SPY').length >= target, 30_000, `${minutes} more simulated minutes`);
+  await waitFor(`${minutes} more simulated minutes`, () => world.sim.emittedBars('SPY').length >= target, {
+    timeoutMs: 30_000,
+  });
   const snapshot = new Map(SYMBOLS.map((s) => [s, [...world.sim.emittedBars(s)]]));
   const check = async () => exactlyOnce(await world.storedBars(), (s) => snapshot.get(s) ?? [], SYMBOLS);
-  await until(async () => (await check()).length === 0, 15_000, 'every emitted bar stored').catch(() => {});
+  await waitFor('every emitted bar stored', async () => (await check()).length === 0, { timeoutMs: 15_000 }).catch(
+    () => {},
+  );
   return check();
 }
-

@@ -1,9 +1,11 @@
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+import { connect } from '@nats-io/transport-node';
 import { startSim, type Sim } from '@vigil/alpaca-sim';
-import { startNats, type NatsServerHandle } from '@vigil/service-kit/testing';
+import { decodeOn, HealthReport, healthSubject } from '@vigil/contracts';
+import { packageVersion } from '@vigil/service-kit';
+import { startNats, waitFor, type NatsServerHandle } from '@vigil/service-kit/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { until } from './harness.js';
 
 const main = fileURLToPath(new URL('../src/main.ts', import.meta.url));
 let server: NatsServerHandle;
@@ -18,7 +20,10 @@ afterAll(async () => {
 });
 
 function run(env: Record<string, string>) {
-  const child = spawn(process.execPath, ['--conditions=vigil-source', '--import', 'tsx', main], { env: { PATH: process.env.PATH, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, ['--conditions=vigil-source', '--import', 'tsx', main], {
+    env: { PATH: process.env.PATH, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let out = '';
   let err = '';
   child.stdout.on('data', (d: Buffer) => (out += d.toString()));
@@ -29,7 +34,13 @@ function run(env: Record<string, string>) {
 
 describe('market-gateway as a process', () => {
   it('exits 2 naming every bad variable (and hiding secrets) before connecting anywhere', async () => {
-    const p = run({ NATS_URL: 'nats://127.0.0.1:1', APCA_API_SECRET_KEY: 'topsecret-value', ALPACA_FEED: 'nasdaq', PING_INTERVAL_MS: 'often', ALPACA_STREAM_URL: 'http://x' });
+    const p = run({
+      NATS_URL: 'nats://127.0.0.1:1',
+      APCA_API_SECRET_KEY: 'topsecret-value',
+      ALPACA_FEED: 'nasdaq',
+      PING_INTERVAL_MS: 'often',
+      ALPACA_STREAM_URL: 'http://x',
+    });
     expect(await p.exited).toBe(2);
     expect(p.err()).toMatch(/APCA_API_KEY_ID: required/);
     expect(p.err()).toMatch(/ALPACA_FEED: .*\(got "nasdaq"\)/);
@@ -38,7 +49,16 @@ describe('market-gateway as a process', () => {
     expect(p.err()).not.toContain('topsecret-value');
   });
 
-  it('streams from the simulator, reports ready, keeps the keys out of its logs, and stops cleanly on SIGTERM', async () => {
+  it('streams from the simulator, reports ready and healthy, keeps the keys out of its logs, and stops cleanly on SIGTERM', async () => {
+    const nc = await connect({ servers: server.url });
+    const reports: HealthReport[] = [];
+    nc.subscribe(healthSubject('market-gateway'), {
+      callback: (_e, m) => {
+        const d = decodeOn(HealthReport, m.subject, m.data);
+        if (d.ok) reports.push(d.value);
+      },
+    });
+    await nc.flush();
     const { keyId, secret } = sim.credentials;
     const p = run({
       NATS_URL: server.url,
@@ -51,11 +71,30 @@ describe('market-gateway as a process', () => {
       HTTP_PORT: '0',
       CLOCK_REFRESH_MS: '500',
       LOG_LEVEL: 'debug',
+      HEALTH_INTERVAL_MS: '200',
     });
-    await until(() => /"url":"(http:[^"]+)"/.test(p.out()), 20_000, 'the HTTP server');
+    await waitFor('the HTTP server', () => /"url":"(http:[^"]+)"/.test(p.out()), { timeoutMs: 20_000 });
     const url = /"url":"(http:[^"]+)"/.exec(p.out())![1]!;
-    await until(async () => (await fetch(`${url}/readyz`).then((r) => r.status, () => 0)) === 200, 20_000, 'ready');
-    expect(await (await fetch(`${url}/metrics`)).text()).toMatch(/vigil_gateway_state\{state="streaming",service="market-gateway"\} 1/);
+    await waitFor(
+      'ready',
+      async () =>
+        (await fetch(`${url}/readyz`).then(
+          (r) => r.status,
+          () => 0,
+        )) === 200,
+      { timeoutMs: 20_000 },
+    );
+    expect(await (await fetch(`${url}/metrics`)).text()).toMatch(
+      /vigil_gateway_state\{state="streaming",service="market-gateway"\} 1/,
+    );
+    const ok = await waitFor('an ok health report', () => reports.find((r) => r.status === 'ok'));
+    expect(ok).toMatchObject({
+      service: 'market-gateway',
+      version: packageVersion(import.meta.url),
+      figures: { streaming: 1 },
+    });
+    expect(ok.notes[0]).toMatch(/^feed streaming/);
+    await nc.close();
     p.child.kill('SIGTERM');
     expect(await p.exited).toBe(0);
     expect(p.out()).toContain('"msg":"stopped"');
