@@ -1,14 +1,15 @@
-import { decode, signalId, type Bar, type Signal } from '@vigil/contracts';
+import { Bar, decodeOn, signalId, type BarSource, type Signal } from '@vigil/contracts';
 import type { Logger, Metrics } from '@vigil/service-kit';
+import type { DecisionLog } from './decisions.js';
 import { freshness } from './freshness.js';
-import type { StateStore } from './state-store.js';
+import type { IndicatorStore } from './indicator-store.js';
 import type { Strategy } from './strategy.js';
 
 export type BarOutcome = 'malformed' | 'already_seen' | 'no_signal' | 'stale' | 'signal';
 
 export interface BarHandlerDeps {
   strategy: Strategy;
-  store: StateStore;
+  store: IndicatorStore;
   /** Broker time in epoch ms, or null before the first clock read (see MarketClock). */
   brokerNow: () => number | null;
   /** Publish to JetStream with the signal id as msgID; must resolve only when the server stored it. */
@@ -16,6 +17,10 @@ export interface BarHandlerDeps {
   logger: Logger;
   metrics: Metrics;
   maxSignalAgeMs: number;
+  /** Bar sources that may trade (SIGNAL_SOURCES); bars from others are folded in without deciding. */
+  signalSources: readonly BarSource[];
+  /** Where each decision is recorded for the strategy heartbeat. */
+  decisions: DecisionLog;
   qty: number;
   now?: () => number;
 }
@@ -33,25 +38,27 @@ export function createBarHandler(deps: BarHandlerDeps): (subject: string, data: 
   const signals = deps.metrics.counter('strategy_signals_total', 'Signals published', ['side']);
 
   return async (subject, data) => {
-    const decoded = decode(subject, data);
+    const decoded = decodeOn(Bar, subject, data);
     if (!decoded.ok) {
       outcomes.inc({ outcome: 'malformed' });
       log.error({ subject, err: decoded.error }, 'malformed bar; dropping it (terminated, never redelivered)');
       return 'malformed';
     }
-    // The consumer only receives md.bars.1m.<SYMBOL>, which decode() validates against the Bar schema.
-    const bar = decoded.value as Bar;
+    const bar = decoded.value;
     const barMs = Date.parse(bar.t);
     const current = await deps.store.get(bar.symbol);
     if (current.lastT !== null && barMs <= current.lastT) {
       outcomes.inc({ outcome: 'already_seen' });
-      log.debug({ symbol: bar.symbol, t: bar.t, lastT: new Date(current.lastT).toISOString(), revision: bar.revision }, 'bar at or before the last one folded in; skipped');
+      log.debug(
+        { symbol: bar.symbol, t: bar.t, lastT: new Date(current.lastT).toISOString(), revision: bar.revision },
+        'bar at or before the last one folded in; skipped',
+      );
       return 'already_seen';
     }
 
     const step = deps.strategy.step(bar, current.state);
     const brokerNow = deps.brokerNow();
-    const fresh = freshness(bar, brokerNow, deps.maxSignalAgeMs);
+    const fresh = freshness(bar, brokerNow, deps.maxSignalAgeMs, deps.signalSources);
     const decision = !step.signal ? 'none' : fresh.fresh ? step.signal.side : 'suppressed';
     log.info(
       {
@@ -64,7 +71,11 @@ export function createBarHandler(deps: BarHandlerDeps): (subject: string, data: 
         ageMs: fresh.ageMs,
         fresh: fresh.fresh,
         decision,
-        reason: !step.signal ? 'indicators give no signal' : fresh.fresh ? step.signal.reason : `${step.signal.reason}; not sent: ${fresh.reason}`,
+        reason: !step.signal
+          ? 'indicators give no signal'
+          : fresh.fresh
+            ? step.signal.reason
+            : `${step.signal.reason}; not sent: ${fresh.reason}`,
       },
       'Evaluating trading decision',
     );
@@ -79,6 +90,7 @@ export function createBarHandler(deps: BarHandlerDeps): (subject: string, data: 
         side: step.signal.side,
         qty: deps.qty,
         barT: bar.t,
+        barSource: bar.source,
         price: bar.close,
         reason: step.signal.reason,
         inputs: Object.fromEntries(Object.entries(step.signal.inputs).filter(([, v]) => Number.isFinite(v))),
@@ -86,12 +98,22 @@ export function createBarHandler(deps: BarHandlerDeps): (subject: string, data: 
       };
       await deps.publish(signal);
       signals.inc({ side: signal.side });
-      log.info({ signalId: signal.id, side: signal.side, qty: signal.qty, price: signal.price }, 'signal published');
+      log.info(
+        { signalId: signal.id, side: signal.side, qty: signal.qty, price: signal.price, barSource: signal.barSource },
+        'signal published',
+      );
       outcome = 'signal';
     } else if (step.signal) {
       outcome = 'stale';
     }
     await deps.store.put(bar.symbol, { lastT: barMs, state: step.state });
+    if (fresh.fresh)
+      deps.decisions.record(bar.symbol, {
+        barT: bar.t,
+        barSource: bar.source,
+        outcome: step.signal?.side ?? 'none',
+        decidedAt: now(),
+      });
     outcomes.inc({ outcome });
     return outcome;
   };

@@ -1,4 +1,5 @@
-import { alpacaConfig, baseConfig, envInt } from '@vigil/service-kit';
+import { BarSource } from '@vigil/contracts';
+import { alpacaConfig, baseConfig, clockConfig, envInt } from '@vigil/service-kit';
 import * as z from 'zod';
 
 export const strategyNames = ['ma_cross', 'momentum'] as const;
@@ -15,7 +16,25 @@ export const strategyConfig = z
     MA_SLOW: envInt(20, { min: 2 }),
     MOMENTUM_LOOKBACK: envInt(10, { min: 1 }),
     MOMENTUM_THRESHOLD_BPS: envInt(20, { min: 1 }),
-    CLOCK_REFRESH_MS: envInt(15_000, { min: 100 }),
+    /**
+     * Which bar sources may trade when fresh. All three by default: a polled bar during a stream outage is as
+     * fresh as a live one, and leaving it out holds positions unmanaged (the watchdog pages position_unmanaged).
+     */
+    SIGNAL_SOURCES: z
+      .string()
+      .transform((s) => [
+        ...new Set(
+          s
+            .split(',')
+            .map((x) => x.trim())
+            .filter(Boolean),
+        ),
+      ])
+      .pipe(z.array(BarSource, { error: `expected a comma-separated list of ${BarSource.options.join(', ')}` }).min(1))
+      .default([...BarSource.options]),
+    /** How often `strategy.heartbeat` reports the strategy alive and its last decision per symbol. */
+    HEARTBEAT_INTERVAL_MS: envInt(5_000, { min: 100 }),
+    ...clockConfig,
     /** How long a signal's publish or a state write waits for JetStream's ack before the bar is redelivered. */
     PUBLISH_TIMEOUT_MS: envInt(2_000, { min: 50 }),
   })

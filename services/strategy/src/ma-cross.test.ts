@@ -25,7 +25,7 @@ describe('maCross', () => {
 
   it('carries the averages as inputs and keeps only the slow window in its state', () => {
     let state = s.initial();
-    let last;
+    let last: ReturnType<typeof s.step> | undefined;
     for (const [i, c] of [10, 10, 10, 10, 14].entries()) {
       last = s.step(bar(i, c), state);
       state = last.state;

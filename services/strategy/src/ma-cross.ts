@@ -27,18 +27,33 @@ export function maCross(params: MaCrossParams): Strategy<MaCrossState> {
     initial: () => ({ closes: [], prevSpread: null }),
     step(bar, state) {
       const closes = pushLast(state.closes, bar.close, params.slow);
-      if (closes.length < params.slow) return { state: { closes, prevSpread: null }, inputs: { close: bar.close, bars: closes.length } };
+      if (closes.length < params.slow)
+        return { state: { closes, prevSpread: null }, inputs: { close: bar.close, bars: closes.length } };
       const fastMa = mean(closes.slice(-params.fast));
       const slowMa = mean(closes);
       const spread = fastMa - slowMa;
-      const inputs = { close: bar.close, fastMa, slowMa, spread, ...(state.prevSpread === null ? {} : { prevSpread: state.prevSpread }) };
+      const inputs = {
+        close: bar.close,
+        fastMa,
+        slowMa,
+        spread,
+        ...(state.prevSpread === null ? {} : { prevSpread: state.prevSpread }),
+      };
       const next = { closes, prevSpread: spread };
       if (state.prevSpread === null) return { state: next, inputs };
       if (state.prevSpread <= 0 && spread > 0) {
-        return { state: next, inputs, signal: { side: 'buy', reason: `fast MA(${params.fast}) crossed above slow MA(${params.slow})`, inputs } };
+        return {
+          state: next,
+          inputs,
+          signal: { side: 'buy', reason: `fast MA(${params.fast}) crossed above slow MA(${params.slow})`, inputs },
+        };
       }
       if (state.prevSpread >= 0 && spread < 0) {
-        return { state: next, inputs, signal: { side: 'sell', reason: `fast MA(${params.fast}) crossed below slow MA(${params.slow})`, inputs } };
+        return {
+          state: next,
+          inputs,
+          signal: { side: 'sell', reason: `fast MA(${params.fast}) crossed below slow MA(${params.slow})`, inputs },
+        };
       }
       return { state: next, inputs };
     },

@@ -1,27 +1,31 @@
-import { createAlpacaRest, MarketClock, startService } from '@vigil/service-kit';
+import { createAlpacaRest, packageVersion, startMarketClock, startService } from '@vigil/service-kit';
 import { strategyConfig } from './config.js';
-import { createStrategy } from './strategy-service.js';
+import { createStrategy, type StrategyService } from './strategy-service.js';
 
+let strategy: StrategyService | null = null;
 const svc = await startService({
   name: 'strategy',
+  version: packageVersion(import.meta.url),
   configSchema: strategyConfig,
   secrets: (c) => [c.APCA_API_KEY_ID, c.APCA_API_SECRET_KEY],
+  health: () => strategy?.health() ?? null,
 });
-const clock = new MarketClock({
+const clock = await startMarketClock({
   source: createAlpacaRest(svc.config).clock,
-  refreshMs: svc.config.CLOCK_REFRESH_MS,
+  config: svc.config,
   logger: svc.logger,
   metrics: svc.metrics,
 });
-await clock.start();
-const strategy = await createStrategy({
+strategy = await createStrategy({
   nc: svc.nc,
   config: svc.config,
+  instanceId: svc.instanceId,
+  version: svc.version,
   brokerNow: () => clock.brokerNow(),
   logger: svc.logger,
   metrics: svc.metrics,
   readiness: svc.readiness,
 });
-svc.onShutdown({ name: 'stop consuming bars', run: () => strategy.stop() });
+svc.onShutdown({ name: 'stop consuming bars', run: () => strategy?.stop() });
 svc.onShutdown({ name: 'stop broker clock', run: () => clock.stop() });
 svc.started();

@@ -21,7 +21,9 @@ export type MomentumState = z.infer<typeof State>;
  */
 export function momentum(params: MomentumParams): Strategy<MomentumState> {
   if (!(params.lookback >= 1 && params.thresholdBps > 0)) {
-    throw new RangeError(`momentum needs lookback >= 1 and thresholdBps > 0 (got ${params.lookback}, ${params.thresholdBps})`);
+    throw new RangeError(
+      `momentum needs lookback >= 1 and thresholdBps > 0 (got ${params.lookback}, ${params.thresholdBps})`,
+    );
   }
   return {
     name: 'momentum',
@@ -29,16 +31,32 @@ export function momentum(params: MomentumParams): Strategy<MomentumState> {
     initial: () => ({ closes: [], regime: 'flat' }),
     step(bar, state) {
       const closes = pushLast(state.closes, bar.close, params.lookback + 1);
-      if (closes.length <= params.lookback) return { state: { closes, regime: state.regime }, inputs: { close: bar.close, bars: closes.length } };
+      if (closes.length <= params.lookback)
+        return { state: { closes, regime: state.regime }, inputs: { close: bar.close, bars: closes.length } };
       const base = closes[0]!;
       const returnBps = ((bar.close - base) / base) * 10_000;
-      const inputs = { close: bar.close, baseClose: base, returnBps, thresholdBps: params.thresholdBps, lookback: params.lookback };
-      const regime: MomentumState['regime'] = returnBps >= params.thresholdBps ? 'up' : returnBps <= -params.thresholdBps ? 'down' : 'flat';
+      const inputs = {
+        close: bar.close,
+        baseClose: base,
+        returnBps,
+        thresholdBps: params.thresholdBps,
+        lookback: params.lookback,
+      };
+      const regime: MomentumState['regime'] =
+        returnBps >= params.thresholdBps ? 'up' : returnBps <= -params.thresholdBps ? 'down' : 'flat';
       const next = { closes, regime };
       if (regime === state.regime || regime === 'flat') return { state: next, inputs };
       const side = regime === 'up' ? ('buy' as const) : ('sell' as const);
       const word = regime === 'up' ? 'above' : 'below';
-      return { state: next, inputs, signal: { side, reason: `${params.lookback}-bar return ${returnBps.toFixed(1)} bps ${word} ±${params.thresholdBps} bps`, inputs } };
+      return {
+        state: next,
+        inputs,
+        signal: {
+          side,
+          reason: `${params.lookback}-bar return ${returnBps.toFixed(1)} bps ${word} ±${params.thresholdBps} bps`,
+          inputs,
+        },
+      };
     },
   };
 }

@@ -4,7 +4,9 @@ import { momentum } from './momentum.js';
 import type { Strategy } from './strategy.js';
 
 /** The strategy named by `STRATEGY`, with its parameters from config. */
-export function pickStrategy(config: Pick<StrategyConfig, 'STRATEGY' | 'MA_FAST' | 'MA_SLOW' | 'MOMENTUM_LOOKBACK' | 'MOMENTUM_THRESHOLD_BPS'>): Strategy {
+export function pickStrategy(
+  config: Pick<StrategyConfig, 'STRATEGY' | 'MA_FAST' | 'MA_SLOW' | 'MOMENTUM_LOOKBACK' | 'MOMENTUM_THRESHOLD_BPS'>,
+): Strategy {
   switch (config.STRATEGY) {
     case 'ma_cross':
       return maCross({ fast: config.MA_FAST, slow: config.MA_SLOW }) as Strategy;

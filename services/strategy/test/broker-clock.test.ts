@@ -9,8 +9,18 @@ let sim: Sim;
 let clock: MarketClock;
 beforeAll(async () => {
   sim = await startSim({ clock: { msPerMinute: 600 } }); // 100× real time, months away from the wall clock
-  const rest = createAlpacaRest({ APCA_API_KEY_ID: 'SIMKEY', APCA_API_SECRET_KEY: 'SIMSECRET', ALPACA_TRADING_URL: sim.url, ALPACA_DATA_URL: sim.url });
-  clock = new MarketClock({ source: rest.clock, refreshMs: 200, logger: captureLogger().logger, metrics: new Metrics('strategy', { defaultMetrics: false }) });
+  const rest = createAlpacaRest({
+    APCA_API_KEY_ID: 'SIMKEY',
+    APCA_API_SECRET_KEY: 'SIMSECRET',
+    ALPACA_TRADING_URL: sim.url,
+    ALPACA_DATA_URL: sim.url,
+  });
+  clock = new MarketClock({
+    source: rest.clock,
+    refreshMs: 200,
+    logger: captureLogger().logger,
+    metrics: new Metrics('strategy', { defaultMetrics: false }),
+  });
   await clock.start();
 });
 afterAll(async () => {
@@ -25,10 +35,13 @@ it("judges freshness by the accelerated simulator's clock, not the wall clock", 
 
   const justEnded = Math.floor(sim.clock.now() / 60_000) * 60_000 - 60_000;
   const live = bar(0, 100, { t0: justEnded });
-  expect(freshness(live, clock.brokerNow(), 90_000).fresh).toBe(true);
-  expect(freshness(live, Date.now(), 90_000).fresh).toBe(false); // the wall clock would have dropped it
+  expect(freshness(live, clock.brokerNow(), 90_000, ['live']).fresh).toBe(true);
+  expect(freshness(live, Date.now(), 90_000, ['live']).fresh).toBe(false); // the wall clock would have dropped it
 
   // One real second is about 100 simulated seconds: the same bar is now stale.
   await new Promise((r) => setTimeout(r, 1_500));
-  expect(freshness(live, clock.brokerNow(), 90_000)).toMatchObject({ fresh: false, reason: expect.stringMatching(/over 90000 ms/) });
+  expect(freshness(live, clock.brokerNow(), 90_000, ['live'])).toMatchObject({
+    fresh: false,
+    reason: expect.stringMatching(/over 90000 ms/),
+  });
 });

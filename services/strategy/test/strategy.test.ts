@@ -1,8 +1,21 @@
 import { jetstream, jetstreamManager } from '@nats-io/jetstream';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
-import { Bar, bar1mSubject, barMsgId, consumers, decodeAs, encode, Signal, streams } from '@vigil/contracts';
+import {
+  Bar,
+  bar1mSubject,
+  barMsgId,
+  consumers,
+  decodeAs,
+  encode,
+  ensureStreams,
+  Signal,
+  StrategyHeartbeat,
+  streams,
+  subjects,
+  type BarSource,
+} from '@vigil/contracts';
 import { Metrics } from '@vigil/service-kit';
-import { captureLogger, startNats, type NatsServerHandle } from '@vigil/service-kit/testing';
+import { captureLogger, startNats, waitFor, type NatsServerHandle } from '@vigil/service-kit/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createStrategy, type StrategyService } from '../src/strategy-service.js';
 import { bar, T0 } from './bars.js';
@@ -20,17 +33,33 @@ const config = {
   MOMENTUM_LOOKBACK: 10,
   MOMENTUM_THRESHOLD_BPS: 20,
   PUBLISH_TIMEOUT_MS: 2_000,
+  SIGNAL_SOURCES: ['live', 'backfill', 'poll'] as BarSource[],
+  HEARTBEAT_INTERVAL_MS: 50,
 };
 
-async function start(): Promise<{ svc: StrategyService; lines: () => Record<string, unknown>[] }> {
+async function start(
+  overrides: Partial<typeof config> = {},
+): Promise<{ svc: StrategyService; lines: () => Record<string, unknown>[] }> {
   const { logger, lines } = captureLogger();
-  const svc = await createStrategy({ nc, config, brokerNow: () => brokerNow, logger, metrics: new Metrics('strategy', { defaultMetrics: false }) });
+  const svc = await createStrategy({
+    nc,
+    config: { ...config, ...overrides },
+    instanceId: 'strategy-test',
+    version: '0.0.1-test',
+    brokerNow: () => brokerNow,
+    logger,
+    metrics: new Metrics('strategy', { defaultMetrics: false }),
+  });
   return { svc, lines };
 }
 
 async function publish(b: Bar, opts: { dedup?: boolean } = {}): Promise<void> {
   const js = jetstream(nc);
-  await js.publish(bar1mSubject(b.symbol), encode(Bar, b), opts.dedup === false ? {} : { msgID: barMsgId(b.symbol, b.t, b.revision) });
+  await js.publish(
+    bar1mSubject(b.symbol),
+    encode(Bar, b),
+    opts.dedup === false ? {} : { msgID: barMsgId(b.symbol, b.t, b.revision) },
+  );
 }
 
 /** Wait until the consumer has acknowledged (or terminated) everything in the stream. */
@@ -40,7 +69,10 @@ async function drained(): Promise<void> {
   for (;;) {
     const info = await jsm.consumers.info(consumers.strategyBars.stream, consumers.strategyBars.durable_name);
     if (info.num_pending === 0 && info.num_ack_pending === 0) return;
-    if (Date.now() > deadline) throw new Error(`consumer not drained: ${JSON.stringify({ pending: info.num_pending, ackPending: info.num_ack_pending })}`);
+    if (Date.now() > deadline)
+      throw new Error(
+        `consumer not drained: ${JSON.stringify({ pending: info.num_pending, ackPending: info.num_ack_pending })}`,
+      );
     await new Promise((r) => setTimeout(r, 25));
   }
 }
@@ -58,11 +90,14 @@ async function signals(): Promise<Signal[]> {
   return out;
 }
 
-const decisions = (lines: () => Record<string, unknown>[]) => lines().filter((l) => l.msg === 'Evaluating trading decision');
+const decisions = (lines: () => Record<string, unknown>[]) =>
+  lines().filter((l) => l.msg === 'Evaluating trading decision');
 
 beforeAll(async () => {
   server = await startNats({ own: true });
   nc = await connect({ servers: server.url });
+  // The gateway owns BARS and creates it; the strategy waits for it.
+  await ensureStreams(await jetstreamManager(nc), [streams.bars]);
 });
 afterAll(async () => {
   await nc?.close();
@@ -73,7 +108,7 @@ describe('strategy service against a real nats-server', () => {
   // 60 backfilled bars: falling for 30 minutes, then rising (a crossing up inside the hour), then live bars.
   const hour = Array.from({ length: 60 }, (_, i) => bar(i, i < 30 ? 130 - i : 100 + (i - 30), { source: 'backfill' }));
 
-  it('folds a replayed hour of backfilled bars into its indicators without firing a signal', async () => {
+  it('folds a replayed hour of backfilled bars into its indicators without firing a signal on the old ones', async () => {
     brokerNow = T0 + 61 * 60_000; // the broker's clock is just past the hour
     const { svc, lines } = await start();
     for (const b of hour) await publish(b);
@@ -84,7 +119,10 @@ describe('strategy service against a real nats-server', () => {
     expect(d).toHaveLength(60);
     // The crossing happened during the backfill, was logged, and was not sent.
     expect(d.filter((l) => l.decision === 'suppressed')).toHaveLength(1);
-    expect(d.find((l) => l.decision === 'suppressed')).toMatchObject({ fresh: false, reason: expect.stringMatching(/backfill/) });
+    expect(d.find((l) => l.decision === 'suppressed')).toMatchObject({
+      fresh: false,
+      reason: expect.stringMatching(/over 90000 ms/),
+    });
   });
 
   it('fires exactly one signal on a fresh live crossing, even when the bar comes again', async () => {
@@ -97,9 +135,21 @@ describe('strategy service against a real nats-server', () => {
     await svc.stop();
     const sent = await signals();
     expect(sent).toHaveLength(1);
-    expect(sent[0]).toMatchObject({ id: 'ma_cross:SPY:20261127T1530Z', side: 'sell', qty: 3, price: 50, barT: live.t, strategy: 'ma_cross' });
+    expect(sent[0]).toMatchObject({
+      id: 'ma_cross:SPY:20261127T1530Z',
+      side: 'sell',
+      qty: 3,
+      price: 50,
+      barT: live.t,
+      strategy: 'ma_cross',
+    });
     expect(decisions(lines)).toHaveLength(1);
-    expect(decisions(lines)[0]).toMatchObject({ decision: 'sell', fresh: true, ageMs: 1_500, inputs: expect.objectContaining({ close: 50 }) });
+    expect(decisions(lines)[0]).toMatchObject({
+      decision: 'sell',
+      fresh: true,
+      ageMs: 1_500,
+      inputs: expect.objectContaining({ close: 50 }),
+    });
   });
 
   it('resumes after a restart from the stored state, reprocessing nothing', async () => {
@@ -135,7 +185,71 @@ describe('strategy service against a real nats-server', () => {
     expect(bad).toHaveLength(2);
     expect(String((bad[1]!.err as { message: string }).message)).toMatch(/high/);
     expect(decisions(lines).map((l) => l.barT)).toEqual([bar(64, 122).t]);
-    const info = await (await jetstreamManager(nc)).consumers.info(consumers.strategyBars.stream, consumers.strategyBars.durable_name);
+    const info = await (await jetstreamManager(nc)).consumers.info(
+      consumers.strategyBars.stream,
+      consumers.strategyBars.durable_name,
+    );
     expect(info.num_redelivered).toBe(0);
   });
+
+  it('trades a fresh polled bar like a live one, names its source, and reports the decision in its heartbeat', async () => {
+    const beats = heartbeats();
+    const { svc } = await start();
+    const polled = bar(65, 20, { source: 'poll' }); // a sharp drop: the fast average falls below the slow one
+    brokerNow = Date.parse(polled.t) + 60_000 + 2_000;
+    await publish(polled);
+    await drained();
+    const hb = await beats.until((b) => b.lastDecisions.SPY?.barT === polled.t);
+    const health = svc.health();
+    await svc.stop();
+    beats.stop();
+    const sent = (await signals()).at(-1);
+    expect(sent).toMatchObject({ barT: polled.t, barSource: 'poll', side: 'sell' });
+    expect(health).toMatchObject({ status: 'ok', figures: { symbolsDecided: 1 }, notes: [] });
+    expect(health.figures.signalsPublished).toBeGreaterThanOrEqual(1);
+    expect(health.figures.lastDecisionAgeMs).toBeTypeOf('number');
+    expect(hb).toMatchObject({
+      instanceId: 'strategy-test',
+      strategy: 'ma_cross',
+      signalSources: ['live', 'backfill', 'poll'],
+    });
+    expect(hb.lastDecisions.SPY).toMatchObject({ barSource: 'poll', outcome: 'sell' });
+  });
+
+  it('with SIGNAL_SOURCES=live folds a fresh polled bar in without deciding, and its heartbeat says so', async () => {
+    const beats = heartbeats();
+    const { svc, lines } = await start({ SIGNAL_SOURCES: ['live'] });
+    const before = (await signals()).length;
+    const polled = bar(66, 400, { source: 'poll' }); // a sharp rise: the fast average crosses above the slow one
+    brokerNow = Date.parse(polled.t) + 60_000 + 2_000;
+    await publish(polled);
+    await drained();
+    const seq = (await beats.until(() => true)).seq;
+    const hb = await beats.until((b) => b.seq >= seq + 2);
+    await svc.stop();
+    beats.stop();
+    expect((await signals()).length).toBe(before);
+    expect(decisions(lines)[0]).toMatchObject({
+      decision: 'suppressed',
+      reason: expect.stringMatching(/SIGNAL_SOURCES/),
+    });
+    expect(hb.lastDecisions).toEqual({});
+    expect(hb.signalSources).toEqual(['live']);
+  });
 });
+
+/** Strategy heartbeats as they arrive; `until` resolves with the first (new or already seen) that matches. */
+function heartbeats() {
+  const seen: StrategyHeartbeat[] = [];
+  const sub = nc.subscribe(subjects.strategyHeartbeat, {
+    callback: (_e, m) => {
+      const d = decodeAs(StrategyHeartbeat, m.subject, m.data);
+      if (d.ok) seen.push(d.value);
+    },
+  });
+  return {
+    until: (match: (b: StrategyHeartbeat) => boolean): Promise<StrategyHeartbeat> =>
+      waitFor('a matching strategy heartbeat', () => seen.find(match), { timeoutMs: 10_000 }),
+    stop: () => sub.unsubscribe(),
+  };
+}
