@@ -32,7 +32,10 @@ function failing(errors: unknown[], value = 'ok') {
 describe('brokerCaller', () => {
   it('honours Retry-After on 429 and backs off on 5xx, then succeeds', async () => {
     const { call, waits, lines } = setup();
-    const op = failing([new RateLimitError(res(429), 429, undefined, 'slow down', undefined, 3_000), new ApiError(res(502), 502, undefined, 'bad gateway')]);
+    const op = failing([
+      new RateLimitError(res(429), 429, undefined, 'slow down', undefined, 3_000),
+      new ApiError(res(502), 502, undefined, 'bad gateway'),
+    ]);
     await expect(call('get order', op)).resolves.toBe('ok');
     expect(waits).toEqual([3_000, 200]);
     expect(lines().filter((l) => /retrying/.test(String(l.msg)))).toHaveLength(2);
@@ -50,10 +53,14 @@ describe('brokerCaller', () => {
 
   it('does not retry a rejection or a duplicate', async () => {
     const { call, waits } = setup();
-    await expect(call('post order', failing([new ApiError(res(403), 403, undefined, 'insufficient buying power')]))).rejects.toMatchObject({
+    await expect(
+      call('post order', failing([new ApiError(res(403), 403, undefined, 'insufficient buying power')])),
+    ).rejects.toMatchObject({
       failure: { kind: 'rejected', message: 'insufficient buying power' },
     });
-    await expect(call('post order', failing([new ValidationError(res(422), 422, undefined, 'client_order_id must be unique')]))).rejects.toMatchObject({
+    await expect(
+      call('post order', failing([new ValidationError(res(422), 422, undefined, 'client_order_id must be unique')])),
+    ).rejects.toMatchObject({
       failure: { kind: 'duplicate' },
     });
     expect(waits).toEqual([]);

@@ -1,6 +1,6 @@
-import { backoffDelay, type BackoffPolicy, type Logger, type Metrics } from '@vigil/service-kit';
+import { retry, type BackoffPolicy, type Logger, type Metrics } from '@vigil/service-kit';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { BrokerError, CallAbandoned, classifyBrokerError } from './broker-errors.js';
+import { BrokerError, CallAbandoned, classifyBrokerError, type BrokerFailure } from './broker-errors.js';
 
 export interface BrokerCallOptions {
   policy: BackoffPolicy;
@@ -24,28 +24,51 @@ export type BrokerCall = <T>(call: string, op: () => Promise<T>) => Promise<T>;
  */
 export function brokerCaller(opts: BrokerCallOptions): BrokerCall {
   const log = opts.logger.child({ component: 'broker' });
-  const retries = opts.metrics.counter('broker_retries_total', 'Broker calls retried, by call and failure kind', ['call', 'kind']);
-  const giveUps = opts.metrics.counter('broker_failures_total', 'Broker calls that failed for good, by call and failure kind', ['call', 'kind']);
+  const retries = opts.metrics.counter(
+    'executor_broker_retries_total',
+    'Broker calls retried, by call and failure kind',
+    ['call', 'kind'],
+  );
+  const giveUps = opts.metrics.counter(
+    'executor_broker_failures_total',
+    'Broker calls that failed for good, by call and failure kind',
+    ['call', 'kind'],
+  );
   const wait = opts.sleep ?? ((ms: number) => sleep(ms));
+  const retryable = (failure: BrokerFailure) => failure.kind === 'rate_limited' || failure.kind === 'transient';
   return async (call, op) => {
-    for (let attempt = 0; ; attempt++) {
-      try {
-        return await op();
-      } catch (err) {
-        if (err instanceof CallAbandoned) throw err;
-        const failure = classifyBrokerError(err);
-        const retryable = failure.kind === 'rate_limited' || failure.kind === 'transient';
-        if (!retryable || attempt + 1 >= opts.maxAttempts) {
-          giveUps.inc({ call, kind: failure.kind });
-          if (retryable) log.error({ call, failure, attempts: attempt + 1 }, `${call}: giving up after ${attempt + 1} attempts`);
-          throw new BrokerError(call, failure, { cause: err });
-        }
-        const backoff = Math.max(opts.policy.initialMs, backoffDelay(opts.policy, attempt, opts.random));
-        const delayMs = failure.kind === 'rate_limited' && failure.retryAfterMs !== null ? Math.max(failure.retryAfterMs, backoff) : backoff;
-        retries.inc({ call, kind: failure.kind });
-        log.warn({ call, failure, attempt: attempt + 1, delayMs }, `${call}: ${failure.kind}; retrying`);
-        await wait(delayMs);
-      }
+    let attempts = 0;
+    try {
+      return await retry(
+        (attempt) => {
+          attempts = attempt;
+          return op();
+        },
+        {
+          label: call,
+          policy: opts.policy,
+          maxAttempts: opts.maxAttempts,
+          // At least the initial delay: a 5xx storm retried at once (full jitter can draw 0) only deepens it.
+          floorMs: opts.policy.initialMs,
+          shouldRetry: (err) => !(err instanceof CallAbandoned) && retryable(classifyBrokerError(err)),
+          retryAfterMs: (err) => {
+            const failure = classifyBrokerError(err);
+            return failure.kind === 'rate_limited' ? failure.retryAfterMs : null;
+          },
+          logger: log,
+          message: ({ err }) => `${call}: ${classifyBrokerError(err).kind}; retrying`,
+          fields: ({ err, attempt, delayMs }) => ({ call, failure: classifyBrokerError(err), attempt, delayMs }),
+          onRetry: ({ err }) => retries.inc({ call, kind: classifyBrokerError(err).kind }),
+          random: opts.random,
+          sleep: (ms) => wait(ms),
+        },
+      );
+    } catch (err) {
+      if (err instanceof CallAbandoned) throw err;
+      const failure = classifyBrokerError(err);
+      giveUps.inc({ call, kind: failure.kind });
+      if (retryable(failure)) log.error({ call, failure, attempts }, `${call}: giving up after ${attempts} attempts`);
+      throw new BrokerError(call, failure, { cause: err });
     }
   };
 }

@@ -16,7 +16,10 @@ export class BrokerError extends Error {
     readonly failure: BrokerFailure,
     options?: ErrorOptions,
   ) {
-    super(`${call} failed: ${failure.kind}${failure.status ? ` (HTTP ${failure.status})` : ''}: ${failure.message}`, options);
+    super(
+      `${call} failed: ${failure.kind}${failure.status ? ` (HTTP ${failure.status})` : ''}: ${failure.message}`,
+      options,
+    );
   }
 }
 
@@ -35,7 +38,8 @@ export class CallAbandoned extends Error {
 export function classifyBrokerError(err: unknown): BrokerFailure {
   if (err instanceof ApiError) {
     const message = err.message || `HTTP ${err.status}`;
-    if (err.status === 429) return { kind: 'rate_limited', status: 429, retryAfterMs: err.retryAfterMs ?? null, message };
+    if (err.status === 429)
+      return { kind: 'rate_limited', status: 429, retryAfterMs: err.retryAfterMs ?? null, message };
     if (err.status >= 500 || err.status === 408) return { kind: 'transient', status: err.status, message };
     if (err.status === 404) return { kind: 'not_found', status: 404, message };
     if (err.status === 422 && /client_order_id/i.test(message) && /unique|exist|duplicate/i.test(message)) {
@@ -43,6 +47,7 @@ export function classifyBrokerError(err: unknown): BrokerFailure {
     }
     return { kind: 'rejected', status: err.status, message };
   }
-  if (err instanceof FetchError) return { kind: 'transient', status: null, message: err.cause?.message || err.message || 'network error' };
+  if (err instanceof FetchError)
+    return { kind: 'transient', status: null, message: err.cause?.message || err.message || 'network error' };
   return { kind: 'transient', status: null, message: err instanceof Error ? err.message : String(err) };
 }

@@ -1,36 +1,51 @@
 import { jetstreamManager } from '@nats-io/jetstream';
 import { Kvm } from '@nats-io/kv';
-import { consumers, ensureConsumers, ensureStreams, kvBuckets, streams } from '@vigil/contracts';
 import {
-  backoffDelay,
+  awaitStreams,
+  consumers,
+  ensureConsumers,
+  ensureStreams,
+  kvBucketOptions,
+  kvBuckets,
+  streams,
+} from '@vigil/contracts';
+import {
+  retry,
+  RetryAborted,
   runDurableConsumer,
+  type RetryInfo,
   type AlpacaRest,
   type DurableConsumer,
   type Logger,
   type Metrics,
   type NatsConnection,
   type Readiness,
+  type ServiceHealth,
 } from '@vigil/service-kit';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { brokerCaller } from './broker-call.js';
 import { registerCommands } from './commands.js';
-import type { ExecutorConfig } from './config.js';
+import { executorConfig, type ExecutorConfig } from './config.js';
 import { ExecutorState } from './executor-state.js';
 import { Flattener } from './flatten.js';
+import { executorHealth } from './health.js';
 import { HaltSwitch } from './halt.js';
 import { orderEventPublisher } from './order-events.js';
 import { OrderTracker } from './order-tracker.js';
+import type { MarketView } from './risk.js';
+import { SelfHaltGuard } from './self-halt-guard.js';
 import { createSignalHandler } from './signal-handler.js';
-
-export const EXECUTOR_VERSION = '0.1.0';
 
 export interface ExecutorDeps {
   nc: NatsConnection;
   rest: Pick<AlpacaRest, 'orders' | 'positions'>;
   /** Broker time (MarketClock.brokerNow): signal age and the orders-per-minute window run on it. */
   brokerNow: () => number | null;
+  /** Market phase and next close (MarketClock.phase, .nextCloseMs): orders go out only while open. */
+  market: () => MarketView;
   config: Pick<
     ExecutorConfig,
+    | 'SYMBOLS'
+    | 'ALLOW_SHORT'
     | 'MAX_POSITION_QTY'
     | 'MAX_ORDER_NOTIONAL'
     | 'MAX_ORDERS_PER_MINUTE'
@@ -42,15 +57,21 @@ export interface ExecutorDeps {
     | 'BROKER_RETRY_MAX_MS'
     | 'BROKER_MAX_ATTEMPTS'
     | 'FLATTEN_RETRY_MAX_MS'
-  >;
+    | 'FLATTEN_SCOPE'
+  > &
+    Partial<Pick<ExecutorConfig, 'RESUME_AFTER_FLATTEN' | 'SELF_HALT_AFTER_MS' | 'JS_REPLICAS'>>;
   logger: Logger;
   metrics: Metrics;
   readiness?: Readiness;
+  /** Shown by `nats micro ls` for the NATS service `executor` (startService's, from package.json). */
+  version: string;
 }
 
 export interface ExecutorService {
   tracker: OrderTracker;
   halt: HaltSwitch;
+  /** Its account for `health.executor`. */
+  health(): ServiceHealth;
   stop(): Promise<void>;
 }
 
@@ -65,20 +86,37 @@ export async function createExecutor(deps: ExecutorDeps): Promise<ExecutorServic
   const log = logger.child({ component: 'executor' });
   deps.readiness?.set('signals', false, 'starting');
   const jsm = await jetstreamManager(deps.nc);
-  await ensureStreams(jsm, [streams.signals, streams.orders]);
-  await ensureConsumers(jsm, [consumers.executorSignals]);
-  const kv = await new Kvm(deps.nc).create(kvBuckets.executorState.name, { history: kvBuckets.executorState.history });
+  // ORDERS is the executor's own. SIGNALS is the strategy's, which the executor may only read: it waits for
+  // it below, after its commands are up, so a new deployment can be halted or flattened before the strategy runs.
+  await ensureStreams(jsm, [streams.orders], { replicas: config.JS_REPLICAS ?? 1 });
+  const kv = await new Kvm(deps.nc).create(
+    kvBuckets.executorState.name,
+    kvBucketOptions(kvBuckets.executorState, config.JS_REPLICAS ?? 1),
+  );
 
-  const retry = { initialMs: config.BROKER_RETRY_INITIAL_MS, maxMs: config.BROKER_RETRY_MAX_MS };
-  const call = brokerCaller({ policy: retry, maxAttempts: config.BROKER_MAX_ATTEMPTS, logger, metrics });
+  const retryPolicy = { initialMs: config.BROKER_RETRY_INITIAL_MS, maxMs: config.BROKER_RETRY_MAX_MS };
+  const call = brokerCaller({ policy: retryPolicy, maxAttempts: config.BROKER_MAX_ATTEMPTS, logger, metrics });
   const publish = orderEventPublisher(deps.nc, logger, metrics);
   const state = new ExecutorState(kv, logger);
-  const tracker = new OrderTracker({ orders: deps.rest.orders, positions: deps.rest.positions, call, publish, logger, metrics });
-  const halt = new HaltSwitch(state, logger, metrics);
+  const tracker = new OrderTracker({
+    orders: deps.rest.orders,
+    positions: deps.rest.positions,
+    call,
+    publish,
+    logger,
+    metrics,
+  });
+  const afterMs = config.SELF_HALT_AFTER_MS ?? executorConfig.shape.SELF_HALT_AFTER_MS.parse(undefined);
+  const selfHalt = new SelfHaltGuard({ ...deps, afterMs });
+  const halt = new HaltSwitch(state, logger, metrics, config.RESUME_AFTER_FLATTEN ?? 'manual', Date.now, () =>
+    selfHalt.watchdogHeardAt(),
+  );
   await halt.load();
   const flattener = new Flattener({
     orders: deps.rest.orders,
     positions: deps.rest.positions,
+    scope: config.FLATTEN_SCOPE,
+    symbols: config.SYMBOLS,
     call,
     state,
     halt,
@@ -88,8 +126,20 @@ export async function createExecutor(deps: ExecutorDeps): Promise<ExecutorServic
     metrics,
   });
   await flattener.resumeInterrupted();
-  const service = await registerCommands({ nc: deps.nc, halt, flattener, logger, metrics, version: EXECUTOR_VERSION });
+  const service = await registerCommands({ nc: deps.nc, halt, flattener, logger, metrics, version: deps.version });
+  selfHalt.start(halt, publish);
 
+  // The orders-per-minute window survives a restart; unreadable, it counts as full for a minute (safe side).
+  const stored = await state.orderWindow();
+  const recentOrders =
+    stored === 'invalid' ? Array<number>(config.MAX_ORDERS_PER_MINUTE).fill(deps.brokerNow() ?? Date.now()) : stored;
+  if (stored === 'invalid')
+    log.error(
+      { assumed: recentOrders.length },
+      'stored orders-per-minute window unreadable; counting the last minute as full',
+    );
+
+  let ordersPlaced = 0;
   const handle = createSignalHandler({
     orders: deps.rest.orders,
     call,
@@ -98,13 +148,21 @@ export async function createExecutor(deps: ExecutorDeps): Promise<ExecutorServic
     exclusive: (fn) => flattener.exclusive(fn),
     publish,
     brokerNow: deps.brokerNow,
+    market: deps.market,
     limits: {
       maxPositionQty: config.MAX_POSITION_QTY,
       maxOrderNotional: config.MAX_ORDER_NOTIONAL,
       maxOrdersPerMinute: config.MAX_ORDERS_PER_MINUTE,
       maxSignalAgeMs: config.MAX_SIGNAL_AGE_MS,
     },
+    symbols: config.SYMBOLS,
+    allowShort: config.ALLOW_SHORT,
+    recentOrders,
+    saveRecentOrders: (times) => state.setOrderWindow(times),
     timeInForce: config.TIME_IN_FORCE,
+    onPlaced: () => {
+      ordersPlaced += 1;
+    },
     redelivery: { initialMs: 1_000, maxMs: 60_000 },
     logger,
     metrics,
@@ -113,16 +171,37 @@ export async function createExecutor(deps: ExecutorDeps): Promise<ExecutorServic
   const aborted = new AbortController();
   let consumer: DurableConsumer | null = null;
   const boot = (async () => {
-    for (let attempt = 0; !aborted.signal.aborted; attempt++) {
-      try {
-        await tracker.reconcile();
-        break;
-      } catch (err) {
-        const delayMs = backoffDelay(retry, attempt);
-        deps.readiness?.set('signals', false, 'cannot read positions from the broker');
-        log.error({ err, delayMs }, 'start-up reconcile failed; signals wait until the broker answers');
-        await sleep(delayMs, undefined, { signal: aborted.signal }).catch(() => undefined);
-      }
+    // Both start-up steps retry until they succeed or the executor stops (RetryAborted).
+    const untilStopped = {
+      policy: retryPolicy,
+      signal: aborted.signal,
+      logger: log,
+      metrics,
+      level: 'error' as const,
+      fields: ({ err, delayMs }: RetryInfo) => ({ err, delayMs }),
+    };
+    try {
+      await retry(
+        async () => {
+          await awaitStreams(jsm, [streams.signals], { log, signal: aborted.signal });
+          await ensureConsumers(jsm, [consumers.executorSignals]);
+        },
+        {
+          ...untilStopped,
+          label: 'signals consumer setup',
+          message: 'cannot set up the signals consumer; trying again',
+          onRetry: () => deps.readiness?.set('signals', false, 'cannot set up the signals consumer'),
+        },
+      );
+      await retry(() => tracker.reconcile(), {
+        ...untilStopped,
+        label: 'start-up reconcile',
+        message: 'start-up reconcile failed; signals wait until the broker answers',
+        onRetry: () => deps.readiness?.set('signals', false, 'cannot read positions from the broker'),
+      });
+    } catch (err) {
+      if (err instanceof RetryAborted) return;
+      throw err;
     }
     if (aborted.signal.aborted) return;
     tracker.start(config.ORDER_POLL_MS, config.RECONCILE_INTERVAL_MS);
@@ -141,8 +220,17 @@ export async function createExecutor(deps: ExecutorDeps): Promise<ExecutorServic
   return {
     tracker,
     halt,
+    health: () =>
+      executorHealth({
+        halt: halt.current(),
+        openOrders: tracker.openOrders().length,
+        ordersPlaced,
+        watchdogHeardAt: selfHalt.watchdogHeardAt(),
+        now: Date.now(),
+      }),
     stop: async () => {
       deps.readiness?.set('signals', false, 'stopping');
+      selfHalt.stop();
       aborted.abort();
       await boot;
       await (consumer as DurableConsumer | null)?.stop();

@@ -22,19 +22,58 @@ export interface UnsettledFill {
 const signed = (side: Side, qty: number): number => (side === 'buy' ? qty : -qty);
 
 /**
- * Signed shares for the risk check: the broker's position as last read, plus fills seen since that read may
- * have missed, plus the unfilled rest of open orders. A fill moves from the open order to the unsettled fills
- * in one step, so no moment leaves it out; it leaves them when a positions read sent after it was seen lands.
+ * One symbol's book, by side, for the position limit: what is held, and what the open orders could still add
+ * on either side. Kept apart because they do not net: an open buy may be canceled, so it cannot make room for
+ * a sell (nor an open sell for a buy).
  */
-export function exposureOf(symbol: string, positions: ReadonlyMap<string, number>, open: Iterable<OpenOrderView>, unsettled: Iterable<UnsettledFill>): number {
-  let total = positions.get(symbol) ?? 0;
-  for (const f of unsettled) if (f.symbol === symbol) total += f.qty;
-  for (const o of open) if (o.symbol === symbol) total += signed(o.side, o.qty - o.filledQty);
-  return total;
+export interface Book {
+  /** Signed shares: the broker's position as last read plus the fills seen that read may have missed. */
+  held: number;
+  /** Unfilled rest of the open buys (≥ 0). */
+  openBuy: number;
+  /** Unfilled rest of the open sells (≥ 0). */
+  openSell: number;
+}
+
+/**
+ * The book of `symbol`: the broker's position as last read, plus fills seen since that read may have missed,
+ * and the unfilled rest of open orders by side. A fill moves from the open order to the unsettled fills in one
+ * step, so no moment leaves it out; it leaves them when a positions read sent after it was seen lands.
+ */
+export function bookOf(
+  symbol: string,
+  positions: ReadonlyMap<string, number>,
+  open: Iterable<OpenOrderView>,
+  unsettled: Iterable<UnsettledFill>,
+): Book {
+  const book: Book = { held: positions.get(symbol) ?? 0, openBuy: 0, openSell: 0 };
+  for (const f of unsettled) if (f.symbol === symbol) book.held += f.qty;
+  for (const o of open) {
+    if (o.symbol !== symbol) continue;
+    if (o.side === 'buy') book.openBuy += o.qty - o.filledQty;
+    else book.openSell += o.qty - o.filledQty;
+  }
+  return book;
+}
+
+/** Signed shares if every open order filled: held plus open buys minus open sells (for logs and tests). */
+export function exposureOf(
+  symbol: string,
+  positions: ReadonlyMap<string, number>,
+  open: Iterable<OpenOrderView>,
+  unsettled: Iterable<UnsettledFill>,
+): number {
+  const b = bookOf(symbol, positions, open, unsettled);
+  return b.held + b.openBuy - b.openSell;
 }
 
 /** The shares an order filled between two looks at it, or null when its filled quantity did not grow. */
-export function newFill(order: { id: string; symbol: string; side: Side }, prevFilledQty: number, filledQty: number, seenAt: number): UnsettledFill | null {
+export function newFill(
+  order: { id: string; symbol: string; side: Side },
+  prevFilledQty: number,
+  filledQty: number,
+  seenAt: number,
+): UnsettledFill | null {
   if (!(filledQty > prevFilledQty)) return null;
   return { orderId: order.id, symbol: order.symbol, qty: signed(order.side, filledQty - prevFilledQty), seenAt };
 }

@@ -13,10 +13,18 @@ describe('order status', () => {
   it('announces a status change and every new partial fill, nothing else', () => {
     expect(orderChange(null, { status: 'new', filledQty: 0 })).toBe('accepted');
     expect(orderChange({ status: 'new', filledQty: 0 }, { status: 'accepted', filledQty: 0 })).toBeNull();
-    expect(orderChange({ status: 'new', filledQty: 0 }, { status: 'partially_filled', filledQty: 3 })).toBe('partially_filled');
-    expect(orderChange({ status: 'partially_filled', filledQty: 3 }, { status: 'partially_filled', filledQty: 5 })).toBe('partially_filled');
-    expect(orderChange({ status: 'partially_filled', filledQty: 5 }, { status: 'partially_filled', filledQty: 5 })).toBeNull();
-    expect(orderChange({ status: 'partially_filled', filledQty: 5 }, { status: 'filled', filledQty: 10 })).toBe('filled');
+    expect(orderChange({ status: 'new', filledQty: 0 }, { status: 'partially_filled', filledQty: 3 })).toBe(
+      'partially_filled',
+    );
+    expect(
+      orderChange({ status: 'partially_filled', filledQty: 3 }, { status: 'partially_filled', filledQty: 5 }),
+    ).toBe('partially_filled');
+    expect(
+      orderChange({ status: 'partially_filled', filledQty: 5 }, { status: 'partially_filled', filledQty: 5 }),
+    ).toBeNull();
+    expect(orderChange({ status: 'partially_filled', filledQty: 5 }, { status: 'filled', filledQty: 10 })).toBe(
+      'filled',
+    );
   });
 
   it('knows which statuses are final', () => {

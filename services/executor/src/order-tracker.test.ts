@@ -9,7 +9,15 @@ import { brokerCaller } from './broker-call.js';
 import { OrderTracker } from './order-tracker.js';
 
 const order = (id: string, qty: number, filledQty: number, status: string) =>
-  ({ id, clientOrderId: `c-${id}`, symbol: 'SPY', side: 'buy', qty: String(qty), filledQty: String(filledQty), status }) as unknown as trading.Order;
+  ({
+    id,
+    clientOrderId: `c-${id}`,
+    symbol: 'SPY',
+    side: 'buy',
+    qty: String(qty),
+    filledQty: String(filledQty),
+    status,
+  }) as unknown as trading.Order;
 const holding = (qty: number) => [{ symbol: 'SPY', qty: String(qty), side: 'long' }] as unknown as trading.Position[];
 
 /** A tracker over a fake broker whose positions reads answer only when the test says so. */
@@ -22,12 +30,16 @@ function book() {
   const tracker = new OrderTracker({
     orders: {
       getAllOrders: async ({ status }: { status: string }) =>
-        [...orders.values()].filter((o) => status === 'all' || !['filled', 'canceled', 'expired', 'rejected'].includes(o.status!)),
+        [...orders.values()].filter(
+          (o) => status === 'all' || !['filled', 'canceled', 'expired', 'rejected'].includes(o.status!),
+        ),
       getOrderByOrderID: async ({ orderId }: { orderId: string }) => orders.get(orderId)!,
     } as never,
     positions: {
       getAllOpenPositions: () =>
-        new Promise<trading.Position[]>((resolve, reject) => reads.push({ answer: resolve, fail: () => reject(new Error('socket hang up')) })),
+        new Promise<trading.Position[]>((resolve, reject) =>
+          reads.push({ answer: resolve, fail: () => reject(new Error('socket hang up')) }),
+        ),
     },
     call,
     publish: async () => {},
@@ -44,7 +56,7 @@ function book() {
 it('keeps a fill in the exposure from the moment the order is seen filled until a positions read includes it', async () => {
   const { tracker, orders, reads, readsSent } = book();
   orders.set('o-1', order('o-1', 60, 0, 'new'));
-  await tracker.track(orders.get('o-1')!, { signalId: null, announce: false });
+  await tracker.track(orders.get('o-1')!, { signalId: null, barSource: null, announce: false });
   expect(tracker.exposure('SPY')).toBe(60);
 
   orders.set('o-1', order('o-1', 60, 60, 'filled'));
@@ -63,7 +75,7 @@ it('keeps a fill in the exposure from the moment the order is seen filled until 
 it('keeps a partial fill in the exposure while the positions read is on the wire', async () => {
   const { tracker, orders, reads, readsSent } = book();
   orders.set('o-1', order('o-1', 60, 0, 'new'));
-  await tracker.track(orders.get('o-1')!, { signalId: null, announce: false });
+  await tracker.track(orders.get('o-1')!, { signalId: null, barSource: null, announce: false });
   orders.set('o-1', order('o-1', 60, 25, 'partially_filled'));
   const polled = tracker.poll();
   await readsSent(1);
@@ -80,7 +92,7 @@ it('keeps counting a fill whose positions read failed, and takes the broker as t
   reads[0]!.answer([]);
   await started;
   orders.set('o-1', order('o-1', 60, 0, 'new'));
-  await tracker.track(orders.get('o-1')!, { signalId: null, announce: false });
+  await tracker.track(orders.get('o-1')!, { signalId: null, barSource: null, announce: false });
   orders.set('o-1', order('o-1', 60, 60, 'filled'));
   const polled = tracker.poll();
   await readsSent(2);
@@ -93,13 +105,15 @@ it('keeps counting a fill whose positions read failed, and takes the broker as t
   reads[2]!.answer(holding(60));
   await reconciled;
   expect(tracker.exposure('SPY')).toBe(60);
-  expect(lines().some((l) => l.msg === 'position differs from what the executor knew; taking the broker as truth')).toBe(false);
+  expect(
+    lines().some((l) => l.msg === 'position differs from what the executor knew; taking the broker as truth'),
+  ).toBe(false);
 });
 
 it('never lets a positions read sent before a fill was seen overwrite one sent after it', async () => {
   const { tracker, orders, reads, readsSent } = book();
   orders.set('o-1', order('o-1', 10, 0, 'new'));
-  await tracker.track(orders.get('o-1')!, { signalId: null, announce: false });
+  await tracker.track(orders.get('o-1')!, { signalId: null, barSource: null, announce: false });
   orders.set('o-1', order('o-1', 10, 10, 'filled'));
   const polled = tracker.poll(); // read A: sent after o-1's fill was seen, before o-2 existed
   await readsSent(1);
@@ -107,11 +121,54 @@ it('never lets a positions read sent before a fill was seen overwrite one sent a
   // o-2 is placed and comes back already filled; its own read B goes out while A is still on the wire.
   const o2 = order('o-2', 20, 20, 'filled');
   orders.set('o-2', o2);
-  const tracked = tracker.track(o2, { signalId: null, announce: false });
+  const tracked = tracker.track(o2, { signalId: null, barSource: null, announce: false });
   await readsSent(2);
   reads[1]!.answer(holding(30)); // B answers first, with both fills
   await tracked;
   reads[0]!.answer(holding(10)); // A answers last, without o-2
   await polled;
   expect(tracker.exposure('SPY')).toBe(30);
+});
+
+it('keeps an order event JetStream did not acknowledge and sends it on the next poll, advancing only on the ack', async () => {
+  const { logger, lines } = captureLogger();
+  const metrics = new Metrics('executor', { defaultMetrics: false });
+  const call = brokerCaller({ policy: { initialMs: 1, maxMs: 1 }, maxAttempts: 1, logger, metrics });
+  const orders = new Map<string, trading.Order>();
+  let down = true;
+  const published: string[] = [];
+  const tracker = new OrderTracker({
+    orders: {
+      getAllOrders: async () => [...orders.values()],
+      getOrderByOrderID: async ({ orderId }: { orderId: string }) => orders.get(orderId)!,
+    } as never,
+    positions: { getAllOpenPositions: async () => holding(0) },
+    call,
+    publish: async (e) => {
+      if (down) throw new Error('TimeoutError: timeout');
+      published.push(`${e.event}:${e.filledQty ?? 0}`);
+    },
+    logger,
+    metrics,
+  });
+  orders.set('o-1', order('o-1', 10, 0, 'new'));
+  await tracker.track(orders.get('o-1')!, { signalId: 's-1', barSource: 'poll', announce: true });
+  expect(published).toEqual([]); // JetStream down: nothing acknowledged, nothing thrown at the signal path
+
+  orders.set('o-1', order('o-1', 10, 10, 'filled'));
+  await tracker.poll(); // still down: the fill is counted for risk, its event kept
+  expect(tracker.openOrders()).toHaveLength(0);
+  expect(published).toEqual([]);
+
+  down = false;
+  await tracker.poll(); // the finished order is still in the outbox
+  expect(published).toEqual(['submitted:0', 'filled:10']);
+  await tracker.poll();
+  expect(published).toHaveLength(2); // acknowledged once, not again
+  expect(
+    lines().filter((l) => l.msg === 'order event not acknowledged by JetStream; kept and retried on every poll'),
+  ).toHaveLength(1);
+  expect(await metrics.registry.getSingleMetricAsString('vigil_executor_order_event_publish_failures_total')).toMatch(
+    /} 3$/m,
+  ); // track, and the two tries of the poll while down
 });

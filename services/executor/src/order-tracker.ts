@@ -1,10 +1,10 @@
 import type { trading } from '@alpacahq/alpaca-trade-api';
-import type { Side } from '@vigil/contracts';
-import type { Logger, Metrics } from '@vigil/service-kit';
+import type { BarSource, Side } from '@vigil/contracts';
+import { signedQty, type Logger, type Metrics } from '@vigil/service-kit';
 import type { BrokerCall } from './broker-call.js';
-import { exposureOf, newFill, stillUnsettled, withFills, type UnsettledFill } from './exposure.js';
+import { bookOf, exposureOf, newFill, stillUnsettled, withFills, type Book, type UnsettledFill } from './exposure.js';
 import type { PublishOrderEvent } from './order-events.js';
-import { isTerminal, orderChange } from './order-status.js';
+import { isTerminal, orderChange, type OrderSnapshot } from './order-status.js';
 
 export interface TrackedOrder {
   id: string;
@@ -15,6 +15,13 @@ export interface TrackedOrder {
   status: string;
   filledQty: number;
   signalId: string | null;
+  barSource: BarSource | null;
+  /** Average fill price as last seen, for the next event. */
+  avgPrice: number | null;
+  /** The state the last acknowledged event announced (null: none yet); the next event is the change from it. */
+  announced: OrderSnapshot | null;
+  /** `submitted` not yet acknowledged, for an order we placed: the state it was placed in. */
+  submittedOwed: OrderSnapshot | null;
 }
 
 export interface OrderTrackerDeps {
@@ -49,16 +56,45 @@ export class OrderTracker {
   private readonly openGauge;
   private readonly unsettledGauge;
   private readonly staleReads;
+  /**
+   * The outbox: orders whose latest change JetStream has not acknowledged. Retried on every poll, finished
+   * orders included, and an order's `announced` state advances only on an ack, so no change is lost.
+   */
+  private readonly unannounced = new Map<string, TrackedOrder>();
+  private readonly outboxFailures;
   private timers: NodeJS.Timeout[] = [];
   private reconciled = false;
   private busy: Promise<void> | null = null;
 
   constructor(private readonly deps: OrderTrackerDeps) {
     this.log = deps.logger.child({ component: 'order-tracker' });
-    this.drift = deps.metrics.counter('position_drift_total', 'Positions found different at the broker on reconcile', ['symbol']);
-    this.openGauge = deps.metrics.gauge('open_orders', 'Orders being tracked until they are final');
-    this.unsettledGauge = deps.metrics.gauge('unsettled_fills', 'Fills seen that no positions read includes yet; counted in exposure on top of positions');
-    this.staleReads = deps.metrics.counter('position_reads_dropped_total', 'Positions reads answered after a read sent later was applied, so dropped');
+    this.drift = deps.metrics.counter(
+      'executor_position_drift_total',
+      'Positions found different at the broker on reconcile',
+      ['symbol'],
+    );
+    this.openGauge = deps.metrics.gauge('executor_open_orders', 'Orders being tracked until they are final');
+    this.unsettledGauge = deps.metrics.gauge(
+      'executor_unsettled_fills',
+      'Fills seen that no positions read includes yet; counted in exposure on top of positions',
+    );
+    this.outboxFailures = deps.metrics.counter(
+      'executor_order_event_publish_failures_total',
+      'Order event publishes JetStream did not acknowledge (kept and retried)',
+    );
+    const outbox = this.unannounced;
+    deps.metrics.gauge(
+      'executor_order_events_unannounced',
+      'Orders whose latest change is waiting for JetStream to acknowledge its event',
+      [],
+      function () {
+        this.set(outbox.size);
+      },
+    );
+    this.staleReads = deps.metrics.counter(
+      'executor_position_reads_dropped_total',
+      'Positions reads answered after a read sent later was applied, so dropped',
+    );
   }
 
   /** Has this process seen an order with this client_order_id (open or finished)? */
@@ -71,12 +107,20 @@ export class OrderTracker {
     return exposureOf(symbol, this.positions, this.open.values(), this.unsettled);
   }
 
+  /** The symbol's book by side (held, open buys, open sells), for the position limit. */
+  book(symbol: string): Book {
+    return bookOf(symbol, this.positions, this.open.values(), this.unsettled);
+  }
+
   openOrders(): TrackedOrder[] {
     return [...this.open.values()];
   }
 
   /** Start following an order; `announce` publishes its first event (e.g. `submitted` for one we placed). */
-  async track(order: trading.Order, opts: { signalId: string | null; announce: boolean }): Promise<TrackedOrder> {
+  async track(
+    order: trading.Order,
+    opts: { signalId: string | null; barSource: BarSource | null; announce: boolean },
+  ): Promise<TrackedOrder> {
     const t: TrackedOrder = {
       id: order.id ?? '',
       clientOrderId: order.clientOrderId ?? '',
@@ -86,18 +130,18 @@ export class OrderTracker {
       status: order.status ?? 'new',
       filledQty: num(order.filledQty),
       signalId: opts.signalId,
+      barSource: opts.barSource,
+      avgPrice: num(order.filledAvgPrice) || null,
+      // An order found at the broker (not placed now) is announced from the state it is found in.
+      announced: opts.announce ? null : { status: order.status ?? 'new', filledQty: num(order.filledQty) },
+      submittedOwed: opts.announce ? { status: order.status ?? 'new', filledQty: num(order.filledQty) } : null,
     };
     this.seenClientIds.add(t.clientOrderId);
     // Counted before anything is awaited, so no risk check can run while the order or its fill is in neither.
     if (!isTerminal(t.status)) this.open.set(t.id, t);
     this.sawFill(t, 0);
     this.setGauge();
-    if (opts.announce) {
-      const avg = num(order.filledAvgPrice) || null;
-      await this.publish('submitted', t, avg);
-      const kind = orderChange(null, { status: t.status, filledQty: t.filledQty });
-      if (kind) await this.publish(kind, t, avg);
-    }
+    if (opts.announce) await this.announce(t);
     if (t.filledQty > 0) await this.readPositions();
     return t;
   }
@@ -108,12 +152,15 @@ export class OrderTracker {
    * re-read positions while any fill seen is not in them (also after a failed read, until one succeeds).
    */
   async poll(): Promise<void> {
+    for (const t of [...this.unannounced.values()]) await this.announce(t);
     if (this.open.size > 0) await this.pollOrders();
     if (this.unsettled.length > 0) await this.readPositions();
   }
 
   private async pollOrders(): Promise<void> {
-    const recent = await this.deps.call('list recent orders', () => this.deps.orders.getAllOrders({ status: 'all', limit: 500, direction: 'desc' }));
+    const recent = await this.deps.call('list recent orders', () =>
+      this.deps.orders.getAllOrders({ status: 'all', limit: 500, direction: 'desc' }),
+    );
     const byId = new Map(recent.map((o) => [o.id, o]));
     for (const t of [...this.open.values()]) {
       let order = byId.get(t.id);
@@ -123,15 +170,15 @@ export class OrderTracker {
         continue; // logged and counted by the broker call; tried again on the next poll
       }
       const cur = { status: order.status ?? t.status, filledQty: num(order.filledQty) };
-      const kind = orderChange({ status: t.status, filledQty: t.filledQty }, cur);
       // In one step: what leaves the order's unfilled rest becomes an unsettled fill.
       const prevFilledQty = t.filledQty;
       t.status = cur.status;
       t.filledQty = cur.filledQty;
+      t.avgPrice = num(order.filledAvgPrice) || t.avgPrice;
       this.sawFill(t, prevFilledQty);
       if (isTerminal(cur.status)) this.open.delete(t.id);
       this.setGauge();
-      if (kind) await this.publish(kind, t, num(order.filledAvgPrice) || null);
+      await this.announce(t);
     }
   }
 
@@ -139,8 +186,14 @@ export class OrderTracker {
   async reconcile(): Promise<void> {
     // Orders before positions: an order that fills between the two reads is then counted in both until the
     // next poll, never in neither.
-    const open = await this.deps.call('list open orders', () => this.deps.orders.getAllOrders({ status: 'open', limit: 500 }));
-    for (const order of open) if (order.id && !this.open.has(order.id)) await this.track(order, { signalId: null, announce: false });
+    const open = await this.deps.call('list open orders', () =>
+      this.deps.orders.getAllOrders({ status: 'open', limit: 500 }),
+    );
+    // An open order this process does not track yet was placed before a restart (or outside the executor):
+    // the broker's order does not hold its signal's bar source, so its events carry null.
+    for (const order of open)
+      if (order.id && !this.open.has(order.id))
+        await this.track(order, { signalId: null, barSource: null, announce: false });
     const read = await this.readPositions();
     if (read && this.reconciled) {
       for (const symbol of new Set([...read.expected.keys(), ...this.positions.keys()])) {
@@ -148,12 +201,18 @@ export class OrderTracker {
         const now = this.positions.get(symbol) ?? 0;
         if (was !== now) {
           this.drift.inc({ symbol });
-          this.log.warn({ symbol, was, now }, 'position differs from what the executor knew; taking the broker as truth');
+          this.log.warn(
+            { symbol, was, now },
+            'position differs from what the executor knew; taking the broker as truth',
+          );
         }
       }
     }
     this.reconciled = true;
-    this.log.info({ positions: Object.fromEntries(this.positions), openOrders: this.open.size }, 'reconciled with the broker');
+    this.log.info(
+      { positions: Object.fromEntries(this.positions), openOrders: this.open.size },
+      'reconciled with the broker',
+    );
   }
 
   /**
@@ -167,13 +226,16 @@ export class OrderTracker {
     const list = await this.deps.call('list positions', () => this.deps.positions.getAllOpenPositions());
     if (sentAt < this.positionsReadSentAt) {
       this.staleReads.inc();
-      this.log.info({ sentAt, heldSentAt: this.positionsReadSentAt }, 'positions read answered after a later one was applied; dropped');
+      this.log.info(
+        { sentAt, heldSentAt: this.positionsReadSentAt },
+        'positions read answered after a later one was applied; dropped',
+      );
       return null;
     }
     this.positionsReadSentAt = sentAt;
     this.positions.clear();
     for (const p of list) {
-      const qty = Math.abs(num(p.qty)) * (p.side === 'short' ? -1 : 1);
+      const qty = signedQty(num(p.qty), p.side);
       if (qty !== 0) this.positions.set(p.symbol, qty);
     }
     this.unsettled = stillUnsettled(this.unsettled, sentAt);
@@ -195,22 +257,71 @@ export class OrderTracker {
         .catch((err: unknown) => this.log.error({ err }, `${what} failed; trying again on the next round`))
         .finally(() => (this.busy = null));
     };
-    this.timers = [setInterval(serial('order poll', () => this.poll()), pollMs), setInterval(serial('reconcile', () => this.reconcile()), reconcileMs)];
+    this.timers = [
+      setInterval(
+        serial('order poll', () => this.poll()),
+        pollMs,
+      ),
+      setInterval(
+        serial('reconcile', () => this.reconcile()),
+        reconcileMs,
+      ),
+    ];
   }
 
   async stop(): Promise<void> {
     for (const t of this.timers) clearInterval(t);
     this.timers = [];
     await this.busy;
+    for (const t of [...this.unannounced.values()]) await this.announce(t);
+    if (this.unannounced.size > 0) {
+      this.log.error(
+        { orders: [...this.unannounced.keys()] },
+        'stopping with order events JetStream never acknowledged; the orders are at the broker, their latest change is not in ORDERS',
+      );
+    }
   }
 
-  private async publish(event: Parameters<PublishOrderEvent>[0]['event'], t: TrackedOrder, filledAvgPrice: number | null): Promise<void> {
+  /**
+   * Announce what changed since the last acknowledged event (`submitted` first, for an order we placed). On a
+   * failed publish the order stays in the outbox, its `announced` state unchanged, and the next poll tries
+   * again: the change is never lost, though two changes may then go out as one (the later state).
+   */
+  private async announce(t: TrackedOrder): Promise<void> {
+    try {
+      if (t.submittedOwed) {
+        // As placed: a retry sends the same event (and msg id) as the first try.
+        await this.publish('submitted', { ...t, ...t.submittedOwed }, t.avgPrice);
+        t.submittedOwed = null;
+      }
+      const cur = { status: t.status, filledQty: t.filledQty };
+      const kind = orderChange(t.announced, cur);
+      if (kind) await this.publish(kind, t, t.avgPrice);
+      t.announced = cur;
+      if (this.unannounced.delete(t.id)) this.log.info({ orderId: t.id }, 'order event acknowledged after a retry');
+    } catch (err) {
+      this.outboxFailures.inc();
+      if (!this.unannounced.has(t.id))
+        this.log.warn(
+          { err, orderId: t.id, status: t.status },
+          'order event not acknowledged by JetStream; kept and retried on every poll',
+        );
+      this.unannounced.set(t.id, t);
+    }
+  }
+
+  private async publish(
+    event: Parameters<PublishOrderEvent>[0]['event'],
+    t: TrackedOrder,
+    filledAvgPrice: number | null,
+  ): Promise<void> {
     await this.deps.publish({
       event,
       symbol: t.symbol,
       side: t.side,
       qty: t.qty,
       signalId: t.signalId,
+      barSource: t.barSource,
       clientOrderId: t.clientOrderId,
       orderId: t.id,
       filledQty: t.filledQty,

@@ -20,6 +20,7 @@ const signal: Signal = {
   side: 'buy',
   qty: 2,
   barT: '2026-11-27T14:30:00Z',
+  barSource: 'live',
   price: 100,
   reason: 'test',
   inputs: {},
@@ -30,7 +31,15 @@ it('sends a first delivery straight to the broker, counts a 422 duplicate client
   const { logger, lines } = captureLogger();
   const metrics = new Metrics('executor', { defaultMetrics: false });
   const call = brokerCaller({ policy: { initialMs: 1, maxMs: 1 }, maxAttempts: 1, logger, metrics });
-  const existing = { id: 'o-1', clientOrderId: 'ma_cross:SPY:20261127T1430Z', symbol: 'SPY', side: 'buy', qty: '2', filledQty: '0', status: 'new' } as unknown as trading.Order;
+  const existing = {
+    id: 'o-1',
+    clientOrderId: 'ma_cross:SPY:20261127T1430Z',
+    symbol: 'SPY',
+    side: 'buy',
+    qty: '2',
+    filledQty: '0',
+    status: 'new',
+  } as unknown as trading.Order;
   let lookups = 0;
   const orders = {
     getOrderByClientOrderId: async () => {
@@ -48,11 +57,14 @@ it('sends a first delivery straight to the broker, counts a 422 duplicate client
     orders,
     call,
     tracker,
-    halt: () => ({ halted: false, since: null, reason: null, incidentId: null }),
+    halt: () => ({ halted: false, since: null, reason: null, incidentId: null, by: null, flattened: false }),
     exclusive: (fn) => fn(),
     publish,
     brokerNow: () => Date.parse('2026-11-27T14:31:05Z'),
+    market: () => ({ phase: 'open', nextCloseMs: Date.parse('2026-11-27T18:00:00Z') }),
     limits: { maxPositionQty: 10, maxOrderNotional: 10_000, maxOrdersPerMinute: 10, maxSignalAgeMs: 60_000 },
+    symbols: ['SPY'],
+    allowShort: false,
     timeInForce: 'day',
     redelivery: { initialMs: 1, maxMs: 1 },
     logger,
@@ -63,7 +75,9 @@ it('sends a first delivery straight to the broker, counts a 422 duplicate client
   expect(published).toEqual([]);
   expect(tracker.knows(signal.id)).toBe(true);
   expect(tracker.exposure('SPY')).toBe(2);
-  expect(lines().some((l) => l.msg === 'broker already had this order (client_order_id in use); counted as placed')).toBe(true);
+  expect(
+    lines().some((l) => l.msg === 'broker already had this order (client_order_id in use); counted as placed'),
+  ).toBe(true);
   // One lookup, after the 422: a first delivery spends no request of the 200-a-minute budget on a pre-check.
   expect(lookups).toBe(1);
 });
@@ -89,7 +103,15 @@ it('checks the signal again before a retried POST: one that went stale waiting o
     },
     postOrder: async (): Promise<trading.Order> => {
       posts += 1;
-      throw new RateLimitError(new Response(null, { status: 429 }), 429, undefined, 'rate limit exceeded', undefined, 1_000, undefined);
+      throw new RateLimitError(
+        new Response(null, { status: 429 }),
+        429,
+        undefined,
+        'rate limit exceeded',
+        undefined,
+        1_000,
+        undefined,
+      );
     },
   };
   const published: OrderEventInput[] = [];
@@ -99,11 +121,14 @@ it('checks the signal again before a retried POST: one that went stale waiting o
     orders,
     call,
     tracker,
-    halt: () => ({ halted: false, since: null, reason: null, incidentId: null }),
+    halt: () => ({ halted: false, since: null, reason: null, incidentId: null, by: null, flattened: false }),
     exclusive: (fn) => fn(),
     publish,
     brokerNow: () => brokerNow,
+    market: () => ({ phase: 'open', nextCloseMs: Date.parse('2026-11-27T18:00:00Z') }),
     limits: { maxPositionQty: 10, maxOrderNotional: 10_000, maxOrdersPerMinute: 10, maxSignalAgeMs: 60_000 },
+    symbols: ['SPY'],
+    allowShort: false,
     timeInForce: 'day',
     redelivery: { initialMs: 1, maxMs: 1 },
     logger,

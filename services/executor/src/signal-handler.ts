@@ -1,11 +1,20 @@
 import type { trading } from '@alpacahq/alpaca-trade-api';
-import { barEnd, decode, type ExecutorHaltState, type Signal } from '@vigil/contracts';
-import { backoffDelay, type BackoffPolicy, type Disposition, type Logger, type Metrics } from '@vigil/service-kit';
+import { barEnd, decodeOn, Signal, type ExecutorHaltState } from '@vigil/contracts';
+import { retryDelay, type BackoffPolicy, type Disposition, type Logger, type Metrics } from '@vigil/service-kit';
 import type { BrokerCall } from './broker-call.js';
 import { BrokerError, CallAbandoned } from './broker-errors.js';
 import type { PublishOrderEvent } from './order-events.js';
 import type { OrderTracker } from './order-tracker.js';
-import { checkRisk, ordersInLastMinute, type RiskLimits, type RiskVerdict } from './risk.js';
+import {
+  checkMarketHours,
+  checkRisk,
+  checkSymbol,
+  ordersInLastMinute,
+  sizeOrder,
+  type MarketView,
+  type RiskLimits,
+  type RiskVerdict,
+} from './risk.js';
 
 export interface SignalHandlerDeps {
   orders: Pick<trading.OrdersApi, 'postOrder' | 'getOrderByClientOrderId'>;
@@ -17,8 +26,20 @@ export interface SignalHandlerDeps {
   publish: PublishOrderEvent;
   /** Broker time in epoch ms (MarketClock), or null before the first clock read. */
   brokerNow: () => number | null;
+  /** Market phase and next close by the broker's clock (MarketClock): orders go out only while open. */
+  market: () => MarketView;
   limits: RiskLimits;
+  /** The symbols that may be traded (SYMBOLS). */
+  symbols: readonly string[];
+  /** ALLOW_SHORT: false sends a sell only against shares held, cut to them (`sizeOrder`). */
+  allowShort: boolean;
+  /** Send times (broker ms) of the orders placed before this process started, from KV: the rate window's start. */
+  recentOrders?: readonly number[];
+  /** Keeps the rate window across restarts (KV `rate.sent`); called after each order placed. */
+  saveRecentOrders?: (times: readonly number[]) => Promise<void>;
   timeInForce: 'day' | 'gtc';
+  /** Told of each order placed at the broker (the figure in its health report). */
+  onPlaced?: () => void;
   /** How long to wait before a signal that hit a broker outage is delivered again. */
   redelivery: BackoffPolicy;
   logger: Logger;
@@ -52,13 +73,19 @@ class HaltedMeanwhile extends CallAbandoned {
  */
 export function createSignalHandler(deps: SignalHandlerDeps): (msg: IncomingSignal) => Promise<Disposition> {
   const log = deps.logger.child({ component: 'signals' });
-  const outcomes = deps.metrics.counter('signals_total', 'Signals handled, by outcome', ['outcome']);
-  const sentAt: number[] = [];
+  const outcomes = deps.metrics.counter('executor_signals_total', 'Signals handled, by outcome', ['outcome']);
+  const sentAt: number[] = [...(deps.recentOrders ?? [])];
+  const windowSaveFailures = deps.metrics.counter(
+    'executor_order_window_save_failures_total',
+    'Orders-per-minute window writes to KV that failed (the window may restart short after a restart)',
+  );
 
   const existing = async (signal: Signal): Promise<trading.Order | 'tracked' | null> => {
     if (deps.tracker.knows(signal.id)) return 'tracked';
     try {
-      return await deps.call('find order by client id', () => deps.orders.getOrderByClientOrderId({ clientOrderId: signal.id }));
+      return await deps.call('find order by client id', () =>
+        deps.orders.getOrderByClientOrderId({ clientOrderId: signal.id }),
+      );
     } catch (err) {
       if (err instanceof BrokerError && err.failure.kind === 'not_found') return null;
       throw err;
@@ -66,17 +93,28 @@ export function createSignalHandler(deps: SignalHandlerDeps): (msg: IncomingSign
   };
 
   const event = (signal: Signal, e: 'skipped' | 'rejected' | 'failed', reason: string) =>
-    deps.publish({ event: e, symbol: signal.symbol, side: signal.side, qty: signal.qty, signalId: signal.id, clientOrderId: signal.id, reason });
+    deps.publish({
+      event: e,
+      symbol: signal.symbol,
+      side: signal.side,
+      qty: signal.qty,
+      signalId: signal.id,
+      clientOrderId: signal.id,
+      barSource: signal.barSource,
+      reason,
+    });
 
   return async (msg) => {
-    const decoded = decode(msg.subject, msg.data);
+    const decoded = decodeOn(Signal, msg.subject, msg.data);
     if (!decoded.ok) {
       outcomes.inc({ outcome: 'malformed' });
-      log.error({ subject: msg.subject, err: decoded.error }, 'malformed signal; dropping it (terminated, never redelivered)');
+      log.error(
+        { subject: msg.subject, err: decoded.error },
+        'malformed signal; dropping it (terminated, never redelivered)',
+      );
       return 'term';
     }
-    // The consumer only receives strategy.signals.<SYMBOL>, which decode() validates against the Signal schema.
-    const signal = decoded.value as Signal;
+    const signal = decoded.value;
     return deps.exclusive(() => place(signal, msg.deliveryCount));
   };
 
@@ -93,7 +131,14 @@ export function createSignalHandler(deps: SignalHandlerDeps): (msg: IncomingSign
   }
 
   async function place(signal: Signal, deliveryCount: number): Promise<Disposition> {
-    const ctx = { signalId: signal.id, symbol: signal.symbol, side: signal.side, qty: signal.qty, deliveryCount };
+    const ctx = {
+      signalId: signal.id,
+      symbol: signal.symbol,
+      side: signal.side,
+      qty: signal.qty,
+      barSource: signal.barSource,
+      deliveryCount,
+    };
     const halt = deps.halt();
     if (halt.halted) return skip(signal, halt);
     try {
@@ -103,28 +148,38 @@ export function createSignalHandler(deps: SignalHandlerDeps): (msg: IncomingSign
       const found = deliveryCount > 1 ? await existing(signal) : deps.tracker.knows(signal.id) ? 'tracked' : null;
       if (found) {
         outcomes.inc({ outcome: 'duplicate' });
-        if (found !== 'tracked') await deps.tracker.track(found, { signalId: signal.id, announce: false });
+        if (found !== 'tracked')
+          await deps.tracker.track(found, { signalId: signal.id, barSource: signal.barSource, announce: false });
         log.info(ctx, 'signal already has an order at the broker; nothing sent');
         return 'ack';
       }
 
       // Halt and limits are checked before every attempt to send, not once: a POST retried after a 429 or a
       // 5xx must still pass, and a halt acknowledged while the retry waited must stop it.
-      const verdictNow = () => {
+      const barEndMs = barEnd({ t: signal.barT }).getTime();
+      const verdictNow = (): { nowMs: number; verdict: RiskVerdict; qty: number } => {
         const brokerNow = deps.brokerNow();
         const nowMs = brokerNow ?? Date.now();
+        const listed = checkSymbol(signal.symbol, deps.symbols);
+        if (!listed.ok) return { nowMs, verdict: listed, qty: signal.qty };
+        const hours = checkMarketHours(deps.market(), barEndMs);
+        if (!hours.ok) return { nowMs, verdict: hours, qty: signal.qty };
+        const book = deps.tracker.book(signal.symbol);
+        const sized = sizeOrder(signal.side, signal.qty, book, deps.allowShort);
+        if (!sized.ok) return { nowMs, verdict: sized, qty: signal.qty };
         const input = {
           side: signal.side,
-          qty: signal.qty,
+          qty: sized.qty,
           price: signal.price,
-          exposure: deps.tracker.exposure(signal.symbol),
+          book,
           recentOrderTimes: sentAt,
           nowMs,
-          signalAgeMs: brokerNow === null ? null : brokerNow - barEnd({ t: signal.barT }).getTime(),
+          signalAgeMs: brokerNow === null ? null : brokerNow - barEndMs,
         };
-        return { nowMs, verdict: checkRisk(input, deps.limits) };
+        return { nowMs, verdict: checkRisk(input, deps.limits), qty: sized.qty };
       };
       let nowMs = 0;
+      let qty = signal.qty;
 
       let order: trading.Order;
       try {
@@ -135,8 +190,16 @@ export function createSignalHandler(deps: SignalHandlerDeps): (msg: IncomingSign
           const attempt = verdictNow();
           if (!attempt.verdict.ok) throw new RiskRefused(attempt.verdict);
           nowMs = attempt.nowMs;
+          qty = attempt.qty;
           return deps.orders.postOrder({
-            postOrderRequest: { symbol: signal.symbol, qty: String(signal.qty), side: signal.side, type: 'market', timeInForce: deps.timeInForce, clientOrderId: signal.id },
+            postOrderRequest: {
+              symbol: signal.symbol,
+              qty: String(qty),
+              side: signal.side,
+              type: 'market',
+              timeInForce: deps.timeInForce,
+              clientOrderId: signal.id,
+            },
           });
         });
       } catch (err) {
@@ -147,26 +210,46 @@ export function createSignalHandler(deps: SignalHandlerDeps): (msg: IncomingSign
         }
         if (!(err instanceof BrokerError) || err.failure.kind !== 'duplicate') throw err;
         outcomes.inc({ outcome: 'duplicate' });
-        const prior = await deps.call('find order by client id', () => deps.orders.getOrderByClientOrderId({ clientOrderId: signal.id }));
-        await deps.tracker.track(prior, { signalId: signal.id, announce: false });
-        log.info({ ...ctx, orderId: prior.id }, 'broker already had this order (client_order_id in use); counted as placed');
+        const prior = await deps.call('find order by client id', () =>
+          deps.orders.getOrderByClientOrderId({ clientOrderId: signal.id }),
+        );
+        await deps.tracker.track(prior, { signalId: signal.id, barSource: signal.barSource, announce: false });
+        log.info(
+          { ...ctx, orderId: prior.id },
+          'broker already had this order (client_order_id in use); counted as placed',
+        );
         return 'ack';
       }
       sentAt.push(nowMs);
       sentAt.splice(0, sentAt.length - ordersInLastMinute(sentAt, nowMs));
+      // Saved after the order is placed: a crash in between forgets this one order (logged below if the write fails).
+      await deps.saveRecentOrders?.(sentAt).catch((err: unknown) => {
+        windowSaveFailures.inc();
+        log.error(
+          { ...ctx, err },
+          'order placed, but the orders-per-minute window could not be saved; a restart would not count it',
+        );
+      });
       outcomes.inc({ outcome: 'placed' });
-      await deps.tracker.track(order, { signalId: signal.id, announce: true });
+      deps.onPlaced?.();
+      if (qty !== signal.qty)
+        log.info({ ...ctx, sent: qty }, `sell cut to the ${qty} shares held (long-only, ALLOW_SHORT=false)`);
+      await deps.tracker.track(order, { signalId: signal.id, barSource: signal.barSource, announce: true });
       return 'ack';
     } catch (err) {
       if (!(err instanceof BrokerError)) throw err;
       if (err.failure.kind === 'rejected' || err.failure.kind === 'not_found') {
         outcomes.inc({ outcome: 'rejected_by_broker' });
-        await event(signal, 'rejected', `broker rejected the order (HTTP ${err.failure.status}): ${err.failure.message}`);
+        await event(
+          signal,
+          'rejected',
+          `broker rejected the order (HTTP ${err.failure.status}): ${err.failure.message}`,
+        );
         return 'ack';
       }
       // Broker unreachable after all retries: report it, and have the signal delivered again later. When it
       // comes back it is either placed (same client_order_id, so never twice) or rejected as stale.
-      const nakMs = Math.max(deps.redelivery.initialMs, backoffDelay(deps.redelivery, deliveryCount - 1));
+      const nakMs = retryDelay({ policy: deps.redelivery, floorMs: deps.redelivery.initialMs }, deliveryCount);
       outcomes.inc({ outcome: 'failed' });
       await event(signal, 'failed', `${err.message}; will retry in ${nakMs} ms`);
       return { nakMs };
