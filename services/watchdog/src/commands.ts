@@ -1,26 +1,32 @@
-import { setTimeout as sleep } from 'node:timers/promises';
-import { errors, type NatsConnection } from '@nats-io/transport-node';
+import type { NatsConnection } from '@nats-io/transport-node';
 import {
-  decodeAs,
-  encode,
-  ExecutorFlattenReply,
-  ExecutorFlattenRequest,
-  ExecutorHaltReply,
-  ExecutorHaltRequest,
-  ExecutorResumeRequest,
-  GatewayReconnectReply,
-  GatewayReconnectRequest,
-  subjects,
+  commands,
+  type CommandRequest,
+  type ExecutorFlattenReply,
+  type ExecutorHaltReply,
+  type GatewayReconnectReply,
 } from '@vigil/contracts';
-import { backoffDelay, type Logger, type Metrics } from '@vigil/service-kit';
+import {
+  CommandBadReply,
+  CommandNoResponders,
+  CommandTimeout,
+  requestCommand,
+  retry,
+  RetryAborted,
+  type Logger,
+  type Metrics,
+} from '@vigil/service-kit';
 import type { CommandName } from './rules.js';
 
-/** Each command's subject and schemas. Resume answers with the executor's halt state, like halt. */
+/** A command attempt worth repeating (nobody answered); carries the attempt's error text. */
+class Unanswered extends Error {}
+
+/** The command each of the watchdog's actions sends. */
 const specs = {
-  reconnect: { subject: subjects.gatewayReconnect, request: GatewayReconnectRequest, reply: GatewayReconnectReply },
-  halt: { subject: subjects.executorHalt, request: ExecutorHaltRequest, reply: ExecutorHaltReply },
-  flatten: { subject: subjects.executorFlatten, request: ExecutorFlattenRequest, reply: ExecutorFlattenReply },
-  resume: { subject: subjects.executorResume, request: ExecutorResumeRequest, reply: ExecutorHaltReply },
+  reconnect: commands.gatewayReconnect,
+  halt: commands.executorHalt,
+  flatten: commands.executorFlatten,
+  resume: commands.executorResume,
 } as const;
 
 export type CommandOutcomeKind = 'ok' | 'rejected' | 'bad_reply' | 'timeout' | 'no_responders' | 'error';
@@ -30,7 +36,7 @@ export interface CommandOutcome {
   outcome: CommandOutcomeKind;
   attempts: number;
   error?: string;
-  reply?: unknown;
+  reply?: GatewayReconnectReply | ExecutorHaltReply | ExecutorFlattenReply;
 }
 
 export interface CommandSenderOptions {
@@ -61,26 +67,62 @@ export class CommandSender {
 
   constructor(private readonly opts: CommandSenderOptions) {
     this.log = opts.logger.child({ component: 'commands' });
-    this.attemptsTotal = opts.metrics.counter('watchdog_command_attempts_total', 'Command request attempts by command and result', ['command', 'result']);
-    this.outcomes = opts.metrics.counter('watchdog_commands_total', 'Commands by final outcome', ['command', 'outcome']);
+    this.attemptsTotal = opts.metrics.counter(
+      'watchdog_command_attempts_total',
+      'Command request attempts by command and result',
+      ['command', 'result'],
+    );
+    this.outcomes = opts.metrics.counter('watchdog_commands_total', 'Commands by final outcome', [
+      'command',
+      'outcome',
+    ]);
   }
 
   async send(command: CommandName, incidentId: string | null, reason: string): Promise<CommandOutcome> {
-    const spec = specs[command];
-    const payload = encode(spec.request, { v: 1, requestedBy: this.opts.requestedBy, reason, ...(incidentId ? { incidentId } : {}) });
+    // `by: watchdog`: the executor lets the watchdog lift only a halt it set itself, for the incident it names.
+    const request = {
+      v: 1,
+      requestedBy: this.opts.requestedBy,
+      by: 'watchdog',
+      reason,
+      ...(incidentId ? { incidentId } : {}),
+    } as const;
     const policy = { initialMs: this.opts.backoffMs, maxMs: Math.max(this.opts.backoffMs * 8, 1) };
     let result: CommandOutcome = { ok: false, outcome: 'error', attempts: 0, error: 'not sent' };
-    for (let attempt = 1; attempt <= this.opts.attempts && !this.stopping.signal.aborted; attempt++) {
-      result = await this.attempt(command, spec, payload, attempt);
-      this.attemptsTotal.inc({ command, result: result.outcome });
-      const retryable = result.outcome === 'no_responders' || (result.outcome === 'timeout' && command !== 'flatten');
-      if (!retryable || attempt === this.opts.attempts) break;
-      const delay = backoffDelay(policy, attempt - 1);
-      this.log.warn({ command, incidentId, attempt, error: result.error, retryInMs: delay }, `${command} command got no answer; retrying`);
-      await sleep(delay, undefined, { signal: this.stopping.signal }).catch(() => undefined);
+    try {
+      await retry(
+        async (attempt) => {
+          result = await this.attempt(command, request, attempt);
+          this.attemptsTotal.inc({ command, result: result.outcome });
+          const retryable =
+            result.outcome === 'no_responders' || (result.outcome === 'timeout' && command !== 'flatten');
+          if (retryable) throw new Unanswered(result.error);
+        },
+        {
+          label: `${command} command`,
+          policy,
+          maxAttempts: this.opts.attempts,
+          shouldRetry: (err) => err instanceof Unanswered,
+          signal: this.stopping.signal,
+          logger: this.log,
+          message: `${command} command got no answer; retrying`,
+          fields: ({ attempt, delayMs }) => ({ command, incidentId, attempt, error: result.error, retryInMs: delayMs }),
+        },
+      );
+    } catch (err) {
+      // Out of attempts, or stopping: `result` holds the last answer (or 'not sent').
+      if (!(err instanceof Unanswered || err instanceof RetryAborted)) throw err;
     }
     this.outcomes.inc({ command, outcome: result.outcome });
-    const line = { command, incidentId, reason, outcome: result.outcome, attempts: result.attempts, error: result.error, reply: result.reply };
+    const line = {
+      command,
+      incidentId,
+      reason,
+      outcome: result.outcome,
+      attempts: result.attempts,
+      error: result.error,
+      reply: result.reply,
+    };
     if (result.ok) this.log.info(line, `${command} command succeeded`);
     else this.log.error(line, `${command} command failed (${result.outcome})`);
     return result;
@@ -91,23 +133,32 @@ export class CommandSender {
     this.stopping.abort();
   }
 
-  private async attempt(command: CommandName, spec: (typeof specs)[CommandName], payload: Uint8Array, attempt: number): Promise<CommandOutcome> {
+  private async attempt(
+    command: CommandName,
+    request: CommandRequest<(typeof specs)[CommandName]>,
+    attempt: number,
+  ): Promise<CommandOutcome> {
     const timeoutMs = command === 'flatten' ? this.opts.flattenTimeoutMs : this.opts.timeoutMs;
-    let data: Uint8Array;
     try {
-      data = (await this.opts.nc.request(spec.subject, payload, { timeout: timeoutMs })).data;
+      const reply = await requestCommand(this.opts.nc, specs[command], request, { timeoutMs });
+      if (!reply.ok)
+        return {
+          ok: false,
+          outcome: 'rejected',
+          attempts: attempt,
+          error: reply.error ?? 'refused without a reason',
+          reply,
+        };
+      return { ok: true, outcome: 'ok', attempts: attempt, reply };
     } catch (err) {
-      const cause = err instanceof errors.RequestError && err.cause ? err.cause : err;
-      if (cause instanceof errors.NoRespondersError) return { ok: false, outcome: 'no_responders', attempts: attempt, error: `nobody answers ${spec.subject}` };
-      if (cause instanceof errors.TimeoutError) return { ok: false, outcome: 'timeout', attempts: attempt, error: `no reply on ${spec.subject} within ${timeoutMs} ms` };
-      return { ok: false, outcome: 'error', attempts: attempt, error: (err as Error).message };
+      const error = (err as Error).message;
+      if (err instanceof CommandNoResponders) return { ok: false, outcome: 'no_responders', attempts: attempt, error };
+      if (err instanceof CommandTimeout) return { ok: false, outcome: 'timeout', attempts: attempt, error };
+      if (err instanceof CommandBadReply) {
+        this.log.error({ err, command }, `${command} reply does not match its schema`);
+        return { ok: false, outcome: 'bad_reply', attempts: attempt, error };
+      }
+      return { ok: false, outcome: 'error', attempts: attempt, error };
     }
-    const reply = decodeAs(spec.reply, `${spec.subject} reply`, data);
-    if (!reply.ok) {
-      this.log.error({ err: reply.error, command }, `${command} reply does not match its schema`);
-      return { ok: false, outcome: 'bad_reply', attempts: attempt, error: reply.error.message };
-    }
-    if (!reply.value.ok) return { ok: false, outcome: 'rejected', attempts: attempt, error: reply.value.error ?? 'refused without a reason', reply: reply.value };
-    return { ok: true, outcome: 'ok', attempts: attempt, reply: reply.value };
   }
 }

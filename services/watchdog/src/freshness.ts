@@ -8,7 +8,12 @@ const LIVE_BAR_MAX_AGE_MS = 2 * 60_000;
  * converted by the clock's measured speed (the simulator's runs fast), and never allows less than a live
  * bar's own age. Without a broker clock reading, arrival is all there is: the bar counts.
  */
-export function showsFreshData(barEndMs: number, brokerNowMs: number | null, clockRate: number, noBarAlertMs: number): boolean {
+export function showsFreshData(
+  barEndMs: number,
+  brokerNowMs: number | null,
+  clockRate: number,
+  noBarAlertMs: number,
+): boolean {
   if (brokerNowMs === null) return true;
   return brokerNowMs - barEndMs <= Math.max(noBarAlertMs * clockRate, LIVE_BAR_MAX_AGE_MS);
 }

@@ -32,7 +32,7 @@ const PAGE = `<!doctype html>
   h2 { font-size: 13px; text-transform: uppercase; letter-spacing: .05em; color: #8a94a6; margin: 0 0 8px; }
   .figure b { font-size: 20px; display: block; }
   .ok { color: #4cc38a; } .bad { color: #ff6369; } .warn { color: #f5a524; } .muted { color: #8a94a6; }
-  #incident { grid-column: 1 / -1; font-size: 16px; }
+  #incident { grid-column: 1 / -1; font-size: 16px; } #services { grid-column: 1 / -1; }
   #incident.open { background: #3b1219; } #incident.fresh { background: #10291e; }
   table { width: 100%; border-collapse: collapse; } td, th { text-align: left; padding: 3px 6px; border-bottom: 1px solid #2a3140; }
   #timeline { grid-column: 1 / -1; } #timeline li { list-style: none; padding: 4px 0; border-bottom: 1px solid #2a3140; }
@@ -51,10 +51,15 @@ const PAGE = `<!doctype html>
   <div class="figure">uptime <b id="uptime">…</b></div>
   <div class="figure">open alerts <b id="open-alerts">…</b></div>
   <div class="figure">executor <b id="executor">…</b></div>
+  <div class="figure">feed <b id="feed">…</b></div>
+  <div class="figure" title="equity − equity at the last close, as the broker reports them: realised and unrealised together">day P&amp;L <b id="day-pl">…</b></div>
   <div class="muted" id="updated"></div>
 </header>
 <main>
   <section id="incident" data-state="unknown">waiting for the watchdog…</section>
+  <section id="services"><h2>Services (health reports)</h2><table><thead><tr><th>service</th><th>status</th><th>last report</th><th>version</th><th>uptime at that report</th><th>figures</th><th>notes</th></tr></thead><tbody id="service-rows"></tbody></table></section>
+  <section id="positions"><h2>Held positions (broker)</h2><table><thead><tr><th>symbol</th><th>qty</th><th>market value</th><th>unrealised P&amp;L today</th><th>unrealised P&amp;L since opened</th><th>waiting for a decision</th></tr></thead><tbody id="held"></tbody></table><p id="book" class="muted"></p><p id="pl" class="muted"></p><p id="unmanaged" class="muted"></p></section>
+  <section id="orders"><h2>Open orders (broker)</h2><table><thead><tr><th>submitted</th><th>symbol</th><th>side</th><th>qty</th><th>type</th><th>limit</th><th>filled</th><th>status</th></tr></thead><tbody id="open-orders"></tbody></table><p id="orders-state" class="muted"></p></section>
   <section><h2>Bars per minute, last hour</h2><svg id="chart" width="100%" height="140" viewBox="0 0 600 140" preserveAspectRatio="none"></svg></section>
   <section><h2>Last bar per symbol</h2><table><thead><tr><th>symbol</th><th>age</th></tr></thead><tbody id="symbols"></tbody></table></section>
   <section id="timeline"><h2>Alert timeline</h2><ul id="alerts"></ul></section>
@@ -63,6 +68,42 @@ const PAGE = `<!doctype html>
 const $ = (id) => document.getElementById(id);
 const age = (ms) => ms == null ? '–' : ms < 60000 ? (ms / 1000).toFixed(1) + ' s' : (ms / 60000).toFixed(1) + ' min';
 function set(id, text, cls) { const el = $(id); el.textContent = text; el.className = cls || ''; }
+const money = (x) => x == null ? 'unknown' : (x > 0 ? '+' : x < 0 ? '−' : '') + '$' + Math.abs(x).toFixed(2);
+const plClass = (x) => x == null ? 'warn' : x < 0 ? 'bad' : 'ok';
+function rows(id, items, cells, data) {
+  $(id).replaceChildren(...items.map((item) => {
+    const tr = document.createElement('tr'); if (data) Object.assign(tr.dataset, data(item));
+    for (const [text, cls] of cells(item)) { const td = document.createElement('td'); td.textContent = text; if (cls) td.className = cls; tr.append(td); }
+    return tr;
+  }));
+}
+const statusClass = { ok: 'ok', degraded: 'warn', down: 'bad', unknown: 'muted' };
+function services(list) {
+  rows('service-rows', list, (v) => [
+    [v.service], [v.status.toUpperCase() + (v.reason ? ' — ' + v.reason : ''), statusClass[v.status]],
+    [v.lastReportAgeMs == null ? (v.service === 'watchdog' ? 'this page’s server' : 'none yet') : age(v.lastReportAgeMs) + ' ago'],
+    [v.version || '–'], [v.uptimeSec == null ? '–' : age(v.uptimeSec * 1000)],
+    [Object.entries(v.figures).map(([k, x]) => k + ' ' + (x == null ? '–' : x)).join(' · ')], [v.notes.join('; ')],
+  ], (v) => ({ service: v.service, status: v.status }));
+}
+// Only what the last refresh read: a part whose read failed is "unknown", never the figure from an earlier read.
+function book(s) {
+  const b = s.broker; const owed = Object.fromEntries((s.positions || []).map((p) => [p.symbol, p.owedForMs]));
+  set('book', !b ? 'broker not read yet' : 'broker read ' + age(b.readAgeMs) + ' ago' + (b.positions ? '' : ' · positions UNKNOWN: the read failed'), b && b.positions ? 'muted' : 'warn');
+  rows('held', (b && b.positions) || [], (p) => [
+    [p.symbol], [String(p.qty)], [p.marketValue == null ? '–' : '$' + p.marketValue.toFixed(2)],
+    [money(p.unrealizedIntradayPl), plClass(p.unrealizedIntradayPl)], [money(p.unrealizedPl), plClass(p.unrealizedPl)],
+    [owed[p.symbol] == null ? 'no' : age(owed[p.symbol])],
+  ], (p) => ({ symbol: p.symbol }));
+  const a = b && b.account;
+  set('day-pl', a ? money(a.dayPl) : 'unknown', a ? plClass(a.dayPl) : 'warn');
+  set('pl', a ? "today's P&L " + money(a.dayPl) + ' (equity $' + a.equity.toFixed(2) + ' − $' + a.lastEquity.toFixed(2) + ' at the last close: realised and unrealised together)' : "today's P&L UNKNOWN: " + (b ? 'the account read failed' : 'not read yet'), a ? 'muted' : 'warn');
+  rows('open-orders', (b && b.orders) || [], (o) => [
+    [o.submittedAt ? o.submittedAt.slice(11, 19) : '–'], [o.symbol], [o.side], [o.qty != null ? String(o.qty) : o.notional != null ? '$' + o.notional : '–'],
+    [o.type], [o.limitPrice == null ? '–' : String(o.limitPrice)], [String(o.filledQty)], [o.status],
+  ], (o) => ({ id: o.id }));
+  set('orders-state', !b ? 'not read yet' : !b.orders ? 'open orders UNKNOWN: the read failed' : b.orders.length + ' open', b && b.orders ? 'muted' : 'warn');
+}
 function chart(history) {
   const svg = $('chart'); const max = Math.max(1, ...history.map((h) => h.bars)); const w = 600 / history.length;
   svg.replaceChildren(...history.map((h, i) => {
@@ -79,6 +120,11 @@ function render(s) {
   set('uptime', s.uptimePct.toFixed(2) + ' %', s.uptimePct >= 99 ? 'ok' : 'warn');
   set('open-alerts', String(s.openAlerts), s.openAlerts ? 'bad' : 'ok');
   set('executor', s.executorHalted ? 'HALTED' : 'trading', s.executorHalted ? 'bad' : 'ok');
+  const f = s.feed;
+  set('feed', !f ? '–' : f.liveDownForMs == null ? 'live' : f.dataPath + ' · live down ' + age(f.liveDownForMs), !f ? '' : f.liveDownForMs == null ? 'ok' : s.degraded && s.degraded.critical ? 'bad' : 'warn');
+  services(s.services);
+  book(s);
+  set('unmanaged', s.positions == null ? 'positions not read yet' : s.unmanaged ? 'UNMANAGED: ' + s.unmanaged.symbols.join(', ') + ' · halt ' + s.unmanaged.halt + ' · flatten ' + s.unmanaged.flatten : 'every held position is being decided on', s.unmanaged ? 'bad' : 'muted');
   $('updated').textContent = 'updated ' + s.at.slice(11, 19) + ' UTC · last bar ' + age(s.lastBarAgeMs) + ' ago';
   const inc = $('incident');
   if (s.incident) {

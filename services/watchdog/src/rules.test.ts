@@ -1,7 +1,17 @@
 import type { GatewayState } from '@vigil/contracts';
 import type { MarketPhase } from '@vigil/service-kit';
 import { describe, expect, it } from 'vitest';
-import { initialState, persisted, staleMarketMs, step, type Action, type CommandName, type RulesConfig, type WatchEvent, type WatchState } from './rules.js';
+import {
+  initialState,
+  persisted,
+  staleMarketMs,
+  step,
+  type Action,
+  type CommandName,
+  type RulesConfig,
+  type WatchEvent,
+  type WatchState,
+} from './rules.js';
 
 const cfg: RulesConfig = {
   noBarAlertMs: 120_000,
@@ -13,9 +23,14 @@ const cfg: RulesConfig = {
   flapMaxReconnects: 3,
   flapWindowMs: 600_000,
   bufferAlertFill: 0.5,
+  degradedAlertMs: 120_000,
+  degradedCriticalMs: 600_000,
+  degradedPolicy: 'alert',
+  unmanagedAlertMs: 180_000,
+  resumeAfterFlatten: 'manual',
 };
 
-type Reply = { ok: boolean; error?: string } | 'hang';
+type Reply = { ok: boolean; error?: string; haltIsPersons?: boolean } | 'hang';
 
 /**
  * Drives the pure rules under fake time: a tick every second, a gateway that may send heartbeats and bars,
@@ -31,6 +46,14 @@ class Sim {
   gatewayReconnects = 0;
   gatewayState: GatewayState = 'streaming';
   bufferFill = 0;
+  /** When the live stream went down (fake time), or null while it streams. */
+  liveDownAt: number | null = null;
+  /** Broker positions, read every 15 s once set. */
+  positions: Record<string, number> | null = null;
+  /** A strategy heartbeat every 5 s while alive; it reports deciding on each bar while `deciding`. */
+  strategyAlive = true;
+  deciding = true;
+  private lastBarT: number | null = null;
   replies: Partial<Record<CommandName, Reply>> = {};
   private pending: { at: number; event: WatchEvent }[] = [];
 
@@ -49,7 +72,10 @@ class Sim {
       if (action.type !== 'command') continue;
       const reply = this.replies[action.command] ?? { ok: true };
       if (reply === 'hang') continue;
-      this.pending.push({ at: this.now + 1000, event: { type: 'command_result', command: action.command, incidentId: action.incidentId, ...reply } });
+      this.pending.push({
+        at: this.now + 1000,
+        event: { type: 'command_result', command: action.command, incidentId: action.incidentId, ...reply },
+      });
     }
   }
 
@@ -61,18 +87,43 @@ class Sim {
         this.pending.splice(this.pending.indexOf(p), 1);
         this.send(p.event);
       }
-      if (this.heartbeats && this.now % 5000 === 0) this.send({ type: 'heartbeat', instanceId: 'gw-1', state: this.gatewayState, reason: 'test', reconnects: this.gatewayReconnects, bufferFill: this.bufferFill });
-      if (this.bars && this.now % 60_000 === 0) this.send({ type: 'bar', symbol: 'SPY' });
+      if (this.heartbeats && this.now % 5000 === 0)
+        this.send({
+          type: 'heartbeat',
+          instanceId: 'gw-1',
+          state: this.gatewayState,
+          reason: 'test',
+          reconnects: this.gatewayReconnects,
+          bufferFill: this.bufferFill,
+          ...this.feed(),
+        });
+      if (this.bars && this.now % 60_000 === 0) {
+        this.send({ type: 'bar', symbol: 'SPY', t: this.now - 60_000 });
+        if (this.deciding) this.lastBarT = this.now - 60_000;
+      }
+      if (this.strategyAlive && this.now % 5000 === 0)
+        this.send({ type: 'strategy', decidedBarT: this.lastBarT === null ? {} : { SPY: this.lastBarT } });
+      if (this.positions && this.now % 15_000 === 0) this.send({ type: 'positions', bySymbol: this.positions });
       this.send({ type: 'tick', phase: this.phase });
     }
   }
 
+  feed(): { dataPath: 'live' | 'polling'; liveDownForMs: number | null } {
+    return this.liveDownAt === null
+      ? { dataPath: 'live', liveDownForMs: null }
+      : { dataPath: 'polling', liveDownForMs: this.now - this.liveDownAt };
+  }
+
   alerts(kind?: string) {
-    return this.actions.flatMap(({ at, action }) => (action.type === 'alert' && (!kind || action.alert.kind === kind) ? [{ at, ...action.alert }] : []));
+    return this.actions.flatMap(({ at, action }) =>
+      action.type === 'alert' && (!kind || action.alert.kind === kind) ? [{ at, ...action.alert }] : [],
+    );
   }
 
   commands(command?: CommandName) {
-    return this.actions.flatMap(({ at, action }) => (action.type === 'command' && (!command || action.command === command) ? [{ at, ...action }] : []));
+    return this.actions.flatMap(({ at, action }) =>
+      action.type === 'command' && (!command || action.command === command) ? [{ at, ...action }] : [],
+    );
   }
 }
 
@@ -91,8 +142,12 @@ describe('rules: stale bars', () => {
     sim.runUntil(179_000);
     expect(sim.alerts()).toEqual([]);
     sim.runUntil(180_000);
-    expect(sim.alerts('no_bar')).toEqual([expect.objectContaining({ at: 180_000, severity: 'critical', status: 'open' })]);
-    expect(sim.commands('reconnect')).toEqual([expect.objectContaining({ at: 180_000, incidentId: sim.state.incident!.id })]);
+    expect(sim.alerts('no_bar')).toEqual([
+      expect.objectContaining({ at: 180_000, severity: 'critical', status: 'open' }),
+    ]);
+    expect(sim.commands('reconnect')).toEqual([
+      expect.objectContaining({ at: 180_000, incidentId: sim.state.incident!.id }),
+    ]);
     // A successful reconnect is counted and announced, and the next one waits another NO_BAR_ALERT_MS.
     sim.runUntil(299_000);
     expect(sim.alerts('reconnect')).toHaveLength(1);
@@ -115,7 +170,15 @@ describe('rules: stale bars', () => {
     expect(sim.commands('flatten')).toEqual([expect.objectContaining({ at: 361_000 })]);
     expect(sim.alerts('flatten')).toHaveLength(1);
     expect(sim.alerts('no_bar')).toHaveLength(1);
-    const order = sim.actions.filter((a) => a.action.type !== 'note').map(({ action }) => (action.type === 'alert' ? `alert:${action.alert.kind}` : action.type === 'command' ? `cmd:${action.command}` : ''));
+    const order = sim.actions
+      .filter((a) => a.action.type !== 'note')
+      .map(({ action }) =>
+        action.type === 'alert'
+          ? `alert:${action.alert.kind}`
+          : action.type === 'command'
+            ? `cmd:${action.command}`
+            : '',
+      );
     expect(order.slice(0, 2)).toEqual(['alert:no_bar', 'cmd:reconnect']);
     expect(order.indexOf('cmd:halt')).toBeLessThan(order.indexOf('cmd:flatten'));
   });
@@ -128,7 +191,9 @@ describe('rules: stale bars', () => {
     sim.runUntil(200_000);
     expect(sim.commands('reconnect')).toHaveLength(3);
     expect(sim.commands('halt')).toEqual([expect.objectContaining({ at: 183_000 })]);
-    expect(sim.alerts('command_failed')).toEqual([expect.objectContaining({ severity: 'warning', details: { command: 'reconnect' } })]);
+    expect(sim.alerts('command_failed')).toEqual([
+      expect.objectContaining({ severity: 'warning', details: { command: 'reconnect' } }),
+    ]);
     // Once escalated the reconnects are spaced out, not hammered.
     sim.runUntil(302_000);
     expect(sim.commands('reconnect')).toHaveLength(3);
@@ -154,7 +219,9 @@ describe('rules: stale bars', () => {
     sim.runUntil(300_000 + 125_000);
     expect(sim.commands('halt')).toHaveLength(2);
     expect(sim.alerts('stale_halt')).toHaveLength(1);
-    expect(sim.alerts('command_failed')).toEqual([expect.objectContaining({ severity: 'critical', details: { command: 'halt' } })]);
+    expect(sim.alerts('command_failed')).toEqual([
+      expect.objectContaining({ severity: 'critical', details: { command: 'halt' } }),
+    ]);
     expect(sim.commands('flatten')).toEqual([]);
   });
 
@@ -211,8 +278,8 @@ describe('rules: market phase from the broker clock', () => {
 });
 
 describe('rules: recovery', () => {
-  it('resolves after data is fresh for RESUME_AFTER_MS: resume command and a resolved alert with the stale duration', () => {
-    const sim = new Sim();
+  it('resolves after data is fresh for RESUME_AFTER_MS: resume command naming the incident and a resolved alert with the stale duration', () => {
+    const sim = new Sim({ ...cfg, resumeAfterFlatten: 'auto' });
     sim.runUntil(60_000);
     sim.bars = false;
     sim.runUntil(400_000);
@@ -222,13 +289,61 @@ describe('rules: recovery', () => {
     expect(sim.alerts('resumed')).toEqual([]);
     sim.runUntil(480_000);
     expect(sim.alerts('resumed')).toEqual([
-      expect.objectContaining({ at: 480_000, status: 'resolved', severity: 'info', durationMs: 420_000 - 60_000, incidentId: expect.stringMatching(/^stale-/) }),
+      expect.objectContaining({
+        at: 480_000,
+        status: 'resolved',
+        severity: 'info',
+        durationMs: 420_000 - 60_000,
+        incidentId: expect.stringMatching(/^stale-/),
+      }),
     ]);
-    expect(sim.commands('resume')).toEqual([expect.objectContaining({ at: 480_000 })]);
+    expect(sim.commands('resume')).toEqual([
+      expect.objectContaining({ at: 480_000, incidentId: sim.commands('halt')[0]!.incidentId }),
+    ]);
     expect(sim.state.incident).toBeNull();
     sim.runUntil(600_000);
     expect(sim.state.executorHalted).toBe(false);
     expect(sim.commands('resume')).toHaveLength(1);
+  });
+
+  it('after a flatten leaves the halt for a person (RESUME_AFTER_FLATTEN=manual): no resume, one critical page', () => {
+    const sim = new Sim();
+    sim.runUntil(60_000);
+    sim.bars = false;
+    sim.runUntil(400_000);
+    expect(sim.commands('flatten')).toHaveLength(1);
+    sim.bars = true;
+    sim.runUntil(700_000);
+    expect(sim.alerts('resumed')).toHaveLength(1);
+    expect(sim.commands('resume')).toEqual([]);
+    expect(sim.alerts('command_failed')).toEqual([
+      expect.objectContaining({
+        severity: 'critical',
+        message: expect.stringMatching(/stays halted until a person resumes it/),
+      }),
+    ]);
+    expect(sim.state.executorHalted).toBe(false); // no longer the watchdog's to lift
+  });
+
+  it("stops asking when the executor says the halt is now a person's", () => {
+    const sim = new Sim({ ...cfg, flattenPolicy: 'halt' });
+    sim.replies.resume = {
+      ok: false,
+      error: 'still halted: halted by a person: only a person can resume',
+      haltIsPersons: true,
+    };
+    sim.runUntil(60_000);
+    sim.bars = false;
+    sim.runUntil(400_000);
+    sim.bars = true;
+    sim.runUntil(900_000);
+    expect(sim.commands('resume')).toHaveLength(1);
+    expect(sim.alerts('command_failed')).toEqual([
+      expect.objectContaining({
+        severity: 'critical',
+        message: expect.stringMatching(/stays halted until a person resumes it: still halted: halted by a person/),
+      }),
+    ]);
   });
 
   it('does not send resume when nothing was halted', () => {
@@ -245,7 +360,7 @@ describe('rules: recovery', () => {
     const sim = new Sim({ ...cfg, resumeAfterMs: 300_000 });
     sim.bars = false;
     sim.runUntil(150_000);
-    sim.send({ type: 'bar', symbol: 'SPY' });
+    sim.send({ type: 'bar', symbol: 'SPY', t: sim.now - 60_000 });
     sim.runUntil(290_000);
     expect(sim.state.incident?.freshSince).toBeNull();
     expect(sim.alerts('resumed')).toEqual([]);
@@ -258,7 +373,7 @@ describe('rules: recovery', () => {
     sim.replies.halt = 'hang';
     sim.runUntil(135_000);
     expect(sim.commands('halt')).toHaveLength(1);
-    sim.send({ type: 'bar', symbol: 'SPY' });
+    sim.send({ type: 'bar', symbol: 'SPY', t: sim.now - 60_000 });
     expect(sim.state.incident).toBeNull();
     expect(sim.commands('resume')).toEqual([]);
     sim.send({ type: 'command_result', command: 'halt', incidentId: sim.commands('halt')[0]!.incidentId, ok: true });
@@ -272,7 +387,7 @@ describe('rules: recovery', () => {
     sim.runUntil(365_000);
     expect(sim.commands('flatten')).toHaveLength(1);
     const saved = JSON.parse(JSON.stringify(persisted(sim.state))) as ReturnType<typeof persisted>;
-    const restarted = new Sim(cfg, initialState(sim.now, saved));
+    const restarted = new Sim({ ...cfg, resumeAfterFlatten: 'auto' }, initialState(sim.now, saved));
     restarted.now = sim.now;
     restarted.bars = false;
     restarted.runUntil(2 * 3_600_000);
@@ -326,7 +441,9 @@ describe('rules: gateway heartbeat and reconnects', () => {
     sim.runUntil(122_000);
     sim.gatewayReconnects = 1;
     sim.runUntil(130_000);
-    expect(sim.alerts('reconnect')).toEqual([expect.objectContaining({ details: { source: 'watchdog', inWindow: 1 } })]);
+    expect(sim.alerts('reconnect')).toEqual([
+      expect.objectContaining({ details: { source: 'watchdog', inWindow: 1 } }),
+    ]);
     expect(sim.state.reconnectsTotal).toBe(1);
   });
 
@@ -334,7 +451,16 @@ describe('rules: gateway heartbeat and reconnects', () => {
     const sim = new Sim();
     sim.gatewayReconnects = 7;
     sim.runUntil(10_000);
-    sim.send({ type: 'heartbeat', instanceId: 'gw-2', state: 'streaming', reason: 'test', reconnects: 0, bufferFill: 0 });
+    sim.send({
+      type: 'heartbeat',
+      instanceId: 'gw-2',
+      state: 'streaming',
+      reason: 'test',
+      reconnects: 0,
+      bufferFill: 0,
+      dataPath: 'live',
+      liveDownForMs: null,
+    });
     expect(sim.alerts('reconnect')).toHaveLength(1);
     expect(sim.state.gateway).toEqual({ instanceId: 'gw-2', state: 'streaming', reconnects: 0 });
   });
@@ -344,7 +470,15 @@ describe('rules: watchdog restarts and market closes', () => {
   const HOUR = 3_600_000;
 
   it('a restart mid-session judges staleness by when BARS last stored a bar, not by its own downtime', () => {
-    const saved = { lastFreshAt: 0, incident: null, executorHalted: false };
+    const saved = {
+      lastFreshAt: 0,
+      incident: null,
+      executorHalted: false,
+      haltIncidentId: null,
+      flattenedWhileHalted: false,
+      degraded: null,
+      unmanaged: null,
+    };
     // Down for an hour while bars kept coming: no page, no halt.
     const healthy = new Sim(cfg, initialState(HOUR, saved, { phase: 'open', lastBarStoredAt: HOUR - 20_000 }));
     healthy.now = HOUR;
@@ -369,12 +503,29 @@ describe('rules: watchdog restarts and market closes', () => {
   });
 
   it('a restart at night takes the phase from the broker clock first: a heartbeat at once opens nothing', () => {
-    const saved = { lastFreshAt: 0, incident: null, executorHalted: false };
+    const saved = {
+      lastFreshAt: 0,
+      incident: null,
+      executorHalted: false,
+      haltIncidentId: null,
+      flattenedWhileHalted: false,
+      degraded: null,
+      unmanaged: null,
+    };
     const sim = new Sim(cfg, initialState(10 * HOUR, saved, { phase: 'closed', lastBarStoredAt: 0 }));
     sim.now = 10 * HOUR;
     sim.phase = 'closed';
     sim.bars = false;
-    sim.send({ type: 'heartbeat', instanceId: 'gw-1', state: 'streaming', reason: 'test', reconnects: 0, bufferFill: 0 });
+    sim.send({
+      type: 'heartbeat',
+      instanceId: 'gw-1',
+      state: 'streaming',
+      reason: 'test',
+      reconnects: 0,
+      bufferFill: 0,
+      dataPath: 'live',
+      liveDownForMs: null,
+    });
     sim.runUntil(11 * HOUR);
     expect(sim.alerts()).toEqual([]);
     expect(sim.commands()).toEqual([]);
@@ -410,7 +561,10 @@ describe('rules: watchdog restarts and market closes', () => {
     sim.phase = 'closed';
     sim.runUntil(300_000);
     const saved = JSON.parse(JSON.stringify(persisted(sim.state))) as ReturnType<typeof persisted>;
-    const restarted = new Sim(cfg, initialState(5 * HOUR, saved, { phase: 'closed', lastBarStoredAt: 0, savedAt: 300_000 }));
+    const restarted = new Sim(
+      cfg,
+      initialState(5 * HOUR, saved, { phase: 'closed', lastBarStoredAt: 0, savedAt: 300_000 }),
+    );
     restarted.now = 5 * HOUR;
     restarted.phase = 'closed';
     restarted.bars = false;
@@ -428,13 +582,20 @@ describe('rules: gateway states a person must act on', () => {
     sim.runUntil(10_000);
     sim.gatewayState = 'auth_failed';
     sim.runUntil(60_000);
-    expect(sim.alerts('auth_failed')).toEqual([expect.objectContaining({ status: 'open', severity: 'critical', at: 15_000 })]);
+    expect(sim.alerts('auth_failed')).toEqual([
+      expect.objectContaining({ status: 'open', severity: 'critical', at: 15_000 }),
+    ]);
     sim.gatewayState = 'streaming';
     sim.runUntil(70_000);
-    expect(sim.alerts('auth_failed')).toEqual([expect.objectContaining({ status: 'open' }), expect.objectContaining({ status: 'resolved', durationMs: 50_000 })]);
+    expect(sim.alerts('auth_failed')).toEqual([
+      expect.objectContaining({ status: 'open' }),
+      expect.objectContaining({ status: 'resolved', durationMs: 50_000 }),
+    ]);
     sim.gatewayState = 'config_error';
     sim.runUntil(80_000);
-    expect(sim.alerts('config_error')).toEqual([expect.objectContaining({ status: 'open', severity: 'critical', message: expect.stringContaining('test') })]);
+    expect(sim.alerts('config_error')).toEqual([
+      expect.objectContaining({ status: 'open', severity: 'critical', message: expect.stringContaining('test') }),
+    ]);
   });
 
   it('raises buffer_high at BUFFER_ALERT_FILL and resolves it only below half of it', () => {
@@ -450,5 +611,161 @@ describe('rules: gateway states a person must act on', () => {
     sim.bufferFill = 0.1;
     sim.runUntil(40_000);
     expect(sim.alerts('buffer_high').map((a) => a.status)).toEqual(['open', 'resolved']);
+  });
+});
+
+describe('rules: a degraded feed (live stream down, polling carrying fresh bars)', () => {
+  it('warns after DEGRADED_ALERT_MS, turns critical after DEGRADED_CRITICAL_MS, and resolves when the stream is back', () => {
+    const sim = new Sim();
+    sim.runUntil(60_000);
+    sim.liveDownAt = 60_000; // bars keep coming every minute: polling carries them
+    sim.runUntil(179_000);
+    expect(sim.alerts('feed_degraded')).toEqual([]);
+    sim.runUntil(185_000);
+    expect(sim.alerts('feed_degraded')).toEqual([
+      expect.objectContaining({
+        status: 'open',
+        severity: 'warning',
+        at: 180_000,
+        message: expect.stringMatching(/2\.0 min; bars are arriving by REST polling/),
+      }),
+    ]);
+    sim.runUntil(660_000);
+    expect(sim.alerts('feed_degraded').map((a) => [a.severity, a.at])).toEqual([
+      ['warning', 180_000],
+      ['critical', 660_000],
+    ]);
+    sim.liveDownAt = null;
+    sim.runUntil(700_000);
+    const resolved = sim.alerts('feed_degraded').at(-1)!;
+    expect(resolved).toMatchObject({
+      status: 'resolved',
+      severity: 'info',
+      at: 665_000,
+      durationMs: 605_000,
+      incidentId: sim.alerts('feed_degraded')[0]!.incidentId,
+    });
+    // The data was fresh all along: no stale-data incident, and with DEGRADED_POLICY=alert no command.
+    expect(sim.alerts('no_bar')).toEqual([]);
+    expect(sim.commands()).toEqual([]);
+  });
+
+  it('with DEGRADED_POLICY=halt halts once when it opens and resumes when the stream is back', () => {
+    const sim = new Sim({ ...cfg, degradedPolicy: 'halt' });
+    sim.runUntil(60_000);
+    sim.liveDownAt = 60_000;
+    sim.runUntil(400_000);
+    const id = sim.alerts('feed_degraded')[0]!.incidentId;
+    expect(sim.commands('halt')).toEqual([expect.objectContaining({ at: 180_000, incidentId: id })]);
+    expect(sim.commands('flatten')).toEqual([]);
+    expect(sim.state.executorHalted).toBe(true);
+    sim.liveDownAt = null;
+    sim.runUntil(420_000);
+    expect(sim.commands('resume')).toEqual([expect.objectContaining({ at: 405_000 })]);
+    expect(sim.state.executorHalted).toBe(false);
+  });
+
+  it('does not open while the market is closed', () => {
+    const sim = new Sim();
+    sim.phase = 'closed';
+    sim.bars = false;
+    sim.liveDownAt = 0;
+    sim.runUntil(30 * 60_000);
+    expect(sim.alerts('feed_degraded')).toEqual([]);
+  });
+});
+
+describe('rules: a held position nobody decides on', () => {
+  it('stays quiet while the strategy decides on every bar, and while nothing is held', () => {
+    const sim = new Sim();
+    sim.positions = { SPY: 20 };
+    sim.runUntil(30 * 60_000);
+    expect(sim.alerts('position_unmanaged')).toEqual([]);
+    const flat = new Sim();
+    flat.positions = {};
+    flat.deciding = false;
+    flat.runUntil(30 * 60_000);
+    expect(flat.alerts('position_unmanaged')).toEqual([]);
+  });
+
+  it('pages when a live strategy decides nothing, halts FLATTEN_AFTER_MS later, flattens, and resolves once decisions are back', () => {
+    const sim = new Sim();
+    sim.positions = { SPY: 20 };
+    sim.runUntil(120_000);
+    sim.deciding = false; // e.g. a filter that drops every polled bar: the bars arrive, nothing is decided
+    // The first undecided bar arrives at 180 s: UNMANAGED_ALERT_MS (180 s) later it pages.
+    sim.runUntil(359_000);
+    expect(sim.alerts('position_unmanaged')).toEqual([]);
+    sim.runUntil(360_000);
+    expect(sim.alerts('position_unmanaged')).toEqual([
+      expect.objectContaining({
+        status: 'open',
+        severity: 'critical',
+        at: 360_000,
+        message: expect.stringMatching(/SPY 20 sh, 3\.0 min without a decision \(strategy heartbeat 5\.0 s ago\)/),
+      }),
+    ]);
+    sim.runUntil(659_000);
+    expect(sim.commands('halt')).toEqual([]);
+    sim.runUntil(662_000);
+    const id = sim.alerts('position_unmanaged')[0]!.incidentId;
+    expect(sim.commands('halt')).toEqual([expect.objectContaining({ at: 660_000, incidentId: id })]);
+    expect(sim.commands('flatten')).toEqual([expect.objectContaining({ at: 661_000, incidentId: id })]);
+    sim.deciding = true;
+    sim.runUntil(730_000);
+    expect(sim.alerts('position_unmanaged').at(-1)).toMatchObject({ status: 'resolved', at: 720_000 });
+    // It flattened: the halt is left for a person (RESUME_AFTER_FLATTEN=manual), and said so.
+    expect(sim.commands('resume')).toEqual([]);
+    expect(sim.alerts('command_failed').at(-1)).toMatchObject({
+      severity: 'critical',
+      message: expect.stringMatching(/stays halted until a person/),
+    });
+    expect(sim.alerts('no_bar')).toEqual([]);
+  });
+
+  it('pages when the strategy is gone altogether, and says so', () => {
+    const sim = new Sim();
+    sim.positions = { SPY: -5 };
+    sim.runUntil(120_000);
+    sim.strategyAlive = false;
+    sim.runUntil(400_000);
+    expect(sim.alerts('position_unmanaged')).toEqual([
+      expect.objectContaining({
+        status: 'open',
+        message: expect.stringMatching(/SPY -5 sh.*strategy heartbeat 4\.\d min ago/),
+      }),
+    ]);
+  });
+
+  it('with no bars at all leaves the page to no_bar, and resolves at the close', () => {
+    const sim = new Sim();
+    sim.positions = { SPY: 20 };
+    sim.runUntil(60_000);
+    sim.bars = false;
+    sim.runUntil(600_000);
+    expect(sim.alerts('no_bar')).toHaveLength(1);
+    expect(sim.alerts('position_unmanaged')).toEqual([]);
+
+    const late = new Sim();
+    late.positions = { SPY: 20 };
+    late.runUntil(60_000);
+    late.deciding = false;
+    late.runUntil(400_000);
+    late.phase = 'closed';
+    late.bars = false;
+    late.runUntil(401_000);
+    expect(late.alerts('position_unmanaged').map((a) => a.status)).toEqual(['open', 'resolved']);
+  });
+
+  it('keeps an open page and its halt across a watchdog restart', () => {
+    const sim = new Sim();
+    sim.positions = { SPY: 20 };
+    sim.runUntil(60_000);
+    sim.deciding = false;
+    sim.runUntil(700_000);
+    expect(sim.state.unmanaged?.halt).toBe('done');
+    const restarted = initialState(700_000, persisted(sim.state), { phase: 'open', lastBarStoredAt: 660_000 });
+    expect(restarted.unmanaged).toMatchObject({ id: sim.state.unmanaged!.id, halt: 'done' });
+    expect(restarted.executorHalted).toBe(true);
   });
 });

@@ -1,4 +1,5 @@
-const MINUTE_MS = 60_000;
+import { MINUTE_MS } from '@vigil/contracts';
+
 const HISTORY_MINUTES = 60;
 
 /**
@@ -47,7 +48,9 @@ export class Stats {
   }
 
   symbols(now: number): { symbol: string; lastBarAgeMs: number }[] {
-    return [...this.lastBar.entries()].map(([symbol, at]) => ({ symbol, lastBarAgeMs: now - at })).sort((a, b) => a.symbol.localeCompare(b.symbol));
+    return [...this.lastBar.entries()]
+      .map(([symbol, at]) => ({ symbol, lastBarAgeMs: now - at }))
+      .sort((a, b) => a.symbol.localeCompare(b.symbol));
   }
 
   /** Age of the newest bar of any symbol, or null before the first. */

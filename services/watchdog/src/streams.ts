@@ -14,7 +14,10 @@ export async function lastBarStoredAt(nc: NatsConnection, log: Logger): Promise<
     const t = Date.parse(info.state.last_ts);
     return Number.isFinite(t) ? t : null;
   } catch (err) {
-    log.warn({ err }, 'cannot read when the last bar was stored; waiting a full NO_BAR_ALERT_MS from now before judging staleness');
+    log.warn(
+      { err },
+      'cannot read when the last bar was stored; waiting a full NO_BAR_ALERT_MS from now before judging staleness',
+    );
     return null;
   }
 }
@@ -24,18 +27,30 @@ export async function lastBarStoredAt(nc: NatsConnection, log: Logger): Promise<
  * Until it exists (JetStream still starting) alerts still go out on core NATS, to the sinks and to the log;
  * creation is retried every `retryMs` until it succeeds or `stop()` is called.
  */
-export function keepAlertsStream(nc: NatsConnection, log: Logger, metrics: Metrics, retryMs = 30_000): { stop(): void } {
-  const failures = metrics.counter('watchdog_alerts_stream_failures_total', 'Failed attempts to create or update the ALERTS stream');
+export function keepAlertsStream(
+  nc: NatsConnection,
+  log: Logger,
+  metrics: Metrics,
+  { replicas = 1, retryMs = 30_000 }: { replicas?: number; retryMs?: number } = {},
+): { stop(): void } {
+  const failures = metrics.counter(
+    'watchdog_alerts_stream_failures_total',
+    'Failed attempts to create or update the ALERTS stream',
+  );
   let stopped = false;
   let timer: NodeJS.Timeout | undefined;
   let failing = false;
   const attempt = async (): Promise<void> => {
     try {
-      await ensureStreams(await jetstreamManager(nc), [streams.alerts]);
+      await ensureStreams(await jetstreamManager(nc), [streams.alerts], { replicas });
       if (failing) log.info('ALERTS stream ready; alerts are stored again');
     } catch (err) {
       failures.inc();
-      if (!failing) log.error({ err, retryInMs: retryMs }, 'cannot create the ALERTS stream; alerts go out on core NATS only until it exists; retrying');
+      if (!failing)
+        log.error(
+          { err, retryInMs: retryMs },
+          'cannot create the ALERTS stream; alerts go out on core NATS only until it exists; retrying',
+        );
       failing = true;
       if (!stopped) timer = setTimeout(() => void attempt(), retryMs);
     }
