@@ -25,7 +25,12 @@ const system = await startSystem({
   env: {
     // Momentum over one bar with a 1 bps band changes regime on about every other bar: plenty of signals.
     strategy: { STRATEGY: 'momentum', MOMENTUM_LOOKBACK: '1', MOMENTUM_THRESHOLD_BPS: '1', LOG_LEVEL: 'warn' },
-    executor: { MAX_ORDERS_PER_MINUTE: '100000', MAX_POSITION_QTY: '1000000', MAX_ORDER_NOTIONAL: '1000000000', LOG_LEVEL: 'warn' },
+    executor: {
+      MAX_ORDERS_PER_MINUTE: '100000',
+      MAX_POSITION_QTY: '1000000',
+      MAX_ORDER_NOTIONAL: '1000000000',
+      LOG_LEVEL: 'warn',
+    },
     // The demo's 0.5-minute data check is 500 ms here: a sim tick late under load would drop a healthy stream
     // and send bars through polling (which never signal). Issue 4's benchmark setting instead.
     'market-gateway': { LOG_LEVEL: 'warn', STALE_AFTER_MS: '2000' },
@@ -58,7 +63,10 @@ const ended = await system.stop();
 
 const fmt = (n: number) => (Number.isFinite(n) ? n.toFixed(1) : 'n/a');
 const rows: string[] = [];
-for (const [label, phase] of [['steady', steady], ['NATS restart', restart]] as const) {
+for (const [label, phase] of [
+  ['steady', steady],
+  ['NATS restart', restart],
+] as const) {
   for (const stage of ['nats', 'signal', 'order'] as Stage[]) {
     const s = summarize(probe.latencies(stage, phase.from, phase.to));
     const what = { nats: 'bar stored in JetStream', signal: 'signal published', order: 'order at the broker' }[stage];
@@ -85,7 +93,9 @@ never traded. How the bars reached NATS: steady ${probe.sources(steady.from, ste
 |---|---|---:|---:|---:|---:|
 ${rows.join('\n')}
 
-Services stopped with: ${Object.entries(ended).map(([k, v]) => `${k} ${v}`).join(', ')}.
+Services stopped with: ${Object.entries(ended)
+  .map(([k, v]) => `${k} ${v}`)
+  .join(', ')}.
 `;
 await writeBenchSection(resolve(root, 'BENCHMARKS.md'), 'end-to-end', markdown);
 process.stdout.write(`${markdown}\n`);

@@ -8,9 +8,31 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { connect } from '@nats-io/transport-node';
 import { generateChaos, startSim, type Sim } from '@vigil/alpaca-sim';
-import { alpacaConfig, envBool, envInt, envSymbols, findBinary, loadConfig, spawnNatsServer, type NatsServerHandle } from '@vigil/service-kit';
+import {
+  alpacaConfig,
+  envBool,
+  envCertFile,
+  envInt,
+  envSymbols,
+  findBinary,
+  loadConfig,
+  natsInboxPrefix,
+  natsTlsOptions,
+  spawnNatsServer,
+  type NatsServerHandle,
+} from '@vigil/service-kit';
 import * as z from 'zod';
-import { natsCredentials, natsServerEnv, newNatsPasswords, overridden, planServices, type Mode, type NatsAuth } from './launcher/plan.js';
+import {
+  natsCredentials,
+  natsServerEnv,
+  natsStore,
+  newNatsPasswords,
+  overridden,
+  planServices,
+  type Mode,
+  type NatsAuth,
+} from './launcher/plan.js';
+import { formatLoginFile, loginFilePath } from './launcher/login-file.js';
 import { dieWithLauncher, ServiceProcess } from './launcher/processes.js';
 import { StatusView } from './launcher/status-view.js';
 
@@ -21,6 +43,7 @@ const config = loadConfig(
     NATS_URL: z.string().min(1).optional(),
     NATS_USER: z.string().min(1).optional(),
     NATS_PASS: z.string().min(1).optional(),
+    NATS_TLS_CA: envCertFile().optional(),
     APCA_API_KEY_ID: z.string().min(1).optional(),
     APCA_API_SECRET_KEY: z.string().min(1).optional(),
     // Read here only to say where real keys trade; the services get them with the rest of the environment.
@@ -43,15 +66,23 @@ mkdirSync(logDir, { recursive: true });
 
 let nats: NatsServerHandle | null = null;
 let natsDir: string | null = null;
+let store: ReturnType<typeof natsStore> = { dir: null, keep: false };
 let natsUrl = config.NATS_URL;
 let auth: NatsAuth;
 if (!natsUrl) {
   const binary = findBinary();
   if (!binary) {
-    say('nats-server is not installed: run `apt-get install nats-server` (Debian), or set NATS_URL to a running server.');
+    say(
+      'nats-server is not installed: run `apt-get install nats-server` (Debian), or set NATS_URL to a running server.',
+    );
     process.exit(1);
   }
-  natsDir = await mkdtemp(join(tmpdir(), 'vigil-nats-'));
+  store = natsStore(root, Boolean(config.APCA_API_KEY_ID && config.APCA_API_SECRET_KEY));
+  if (store.dir) mkdirSync(store.dir, { recursive: true });
+  natsDir = store.dir ?? (await mkdtemp(join(tmpdir(), 'vigil-nats-')));
+  // It listens on loopback without TLS: a CA from this shell would make the services demand TLS of it.
+  if (process.env.NATS_TLS_CA) say('NATS_TLS_CA does not apply: the private nats-server speaks no TLS (loopback only)');
+  delete process.env.NATS_TLS_CA;
   // One user per service with the permissions of infra/nats/auth.conf, passwords new for every run;
   // nats-server reads them from its environment, which it inherits from this process.
   const passwords = newNatsPasswords(randomBytes);
@@ -65,10 +96,16 @@ if (!natsUrl) {
     wrapper: dieWithLauncher,
   });
   natsUrl = nats.url;
-  const opsEnv = join(root, '.vigil', 'nats-ops.env');
-  const ops = natsCredentials(auth, 'ops');
-  await writeFile(opsEnv, `NATS_URL=${natsUrl}\nNATS_USER=${ops.NATS_USER}\nNATS_PASSWORD=${ops.NATS_PASS}\n`, { mode: 0o600 });
-  say(`started a private nats-server with JetStream at ${natsUrl} (data in ${natsDir}), one user per service (infra/nats/auth.conf); operator login for the nats CLI in ${opsEnv}`);
+  // The read-only login (nats CLI) and the commanding one (`./vigil ctl`), for people on this machine only.
+  for (const user of ['ops', 'operator'] as const) {
+    const { NATS_USER, NATS_PASS } = natsCredentials(auth, user);
+    await writeFile(loginFilePath(root, user), formatLoginFile({ url: natsUrl, user: NATS_USER!, pass: NATS_PASS! }), {
+      mode: 0o600,
+    });
+  }
+  say(
+    `started a private nats-server with JetStream at ${natsUrl} (data in ${natsDir}${store.keep ? ', kept across runs' : ', removed at stop'}), one user per service (infra/nats/auth.conf); read-only login for the nats CLI in ${loginFilePath(root, 'ops')} (with --inbox-prefix ${natsInboxPrefix('ops')}), commands by hand with ./vigil ctl (login in ${loginFilePath(root, 'operator')})`,
+  );
 } else {
   auth = config.NATS_USER ? { kind: 'shared', user: config.NATS_USER, pass: config.NATS_PASS ?? '' } : { kind: 'none' };
   say(`using the NATS server at ${natsUrl}${config.NATS_USER ? ` as user ${config.NATS_USER} for every service` : ''}`);
@@ -79,7 +116,9 @@ let mode: Mode;
 const paper = new URL(config.ALPACA_TRADING_URL).hostname.startsWith('paper-api.');
 if (config.APCA_API_KEY_ID && config.APCA_API_SECRET_KEY) {
   mode = { kind: 'alpaca', keyId: config.APCA_API_KEY_ID, secret: config.APCA_API_SECRET_KEY };
-  say(`Alpaca keys found: trading at ${config.ALPACA_TRADING_URL}${paper ? ' (paper)' : ' (NOT paper trading)'} on the ${config.ALPACA_FEED} feed.`);
+  say(
+    `Alpaca keys found: trading at ${config.ALPACA_TRADING_URL}${paper ? ' (paper)' : ' (NOT paper trading)'} on the ${config.ALPACA_FEED} feed.`,
+  );
 } else {
   const sessionMinutes = 390;
   sim = await startSim({
@@ -89,10 +128,14 @@ if (config.APCA_API_KEY_ID && config.APCA_API_SECRET_KEY) {
     // Alpaca holds a dead session ~90 s; at the demo's speed that is a few simulated minutes.
     zombieGraceMs: Math.round(1.5 * config.SIM_MINUTE_MS),
     serverPingIntervalMs: 2000,
-    ...(config.SIM_CHAOS ? { chaos: generateChaos(7, sessionMinutes, 8, ['drop', 'stall', 'blackhole', 'malformed_frames', 'rest_error']) } : {}),
+    ...(config.SIM_CHAOS
+      ? { chaos: generateChaos(7, sessionMinutes, 8, ['drop', 'stall', 'blackhole', 'malformed_frames', 'rest_error']) }
+      : {}),
   });
   mode = { kind: 'sim', msPerMinute: config.SIM_MINUTE_MS, simUrl: sim.url, wsUrl: sim.wsUrl, ...sim.credentials };
-  say(`no Alpaca keys: running on the simulator at ${sim.url} (one market minute = ${config.SIM_MINUTE_MS} ms${config.SIM_CHAOS ? ', with a mild chaos schedule' : ''}); fault API at ${sim.url}/sim`);
+  say(
+    `no Alpaca keys: running on the simulator at ${sim.url} (one market minute = ${config.SIM_MINUTE_MS} ms${config.SIM_CHAOS ? ', with a mild chaos schedule' : ''}); fault API at ${sim.url}/sim`,
+  );
 }
 
 const plans = planServices(mode, natsUrl, config.SYMBOLS, process.env, auth);
@@ -109,7 +152,11 @@ const viewLogin = natsCredentials(auth, 'ops');
 const nc = await connect({
   servers: natsUrl,
   name: 'vigil-status-view',
-  ...(viewLogin.NATS_USER ? { user: viewLogin.NATS_USER, pass: viewLogin.NATS_PASS } : {}),
+  // Its replies on _INBOX.<user>, as the services' (connectNats): the only inboxes auth.conf lets it read.
+  ...(viewLogin.NATS_USER
+    ? { user: viewLogin.NATS_USER, pass: viewLogin.NATS_PASS, inboxPrefix: natsInboxPrefix(viewLogin.NATS_USER) }
+    : {}),
+  ...natsTlsOptions(natsUrl, nats ? undefined : config.NATS_TLS_CA),
   maxReconnectAttempts: -1,
   waitOnFirstConnect: true,
 });
@@ -137,8 +184,8 @@ async function stopAll(signal: string): Promise<void> {
   await nc.close().catch(() => {});
   await sim?.close();
   await nats?.cleanup();
-  if (nats) await rm(join(root, '.vigil', 'nats-ops.env'), { force: true });
-  if (natsDir) await rm(natsDir, { recursive: true, force: true });
+  if (nats) for (const user of ['ops', 'operator'] as const) await rm(loginFilePath(root, user), { force: true });
+  if (natsDir && !store.keep) await rm(natsDir, { recursive: true, force: true });
   say('stopped');
   process.exit(0);
 }

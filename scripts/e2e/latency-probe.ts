@@ -2,7 +2,8 @@
 // signal, reaching the broker as an order. Observes only; every message still takes its real path.
 import type { NatsConnection } from '@nats-io/transport-node';
 import type { Sim } from '@vigil/alpaca-sim';
-import { subjects, type Bar, type Signal } from '@vigil/contracts';
+import { Bar, decodeOn, Signal, subjects } from '@vigil/contracts';
+import type * as z from 'zod';
 
 export type Stage = 'nats' | 'signal' | 'order';
 
@@ -30,15 +31,16 @@ export class LatencyProbe {
     });
     const submit = sim.broker.submit.bind(sim.broker);
     sim.broker.submit = (req) => {
-      if (req.client_order_id && !this.orderSignal.has(req.client_order_id)) this.orderSignal.set(req.client_order_id, this.now());
+      if (req.client_order_id && !this.orderSignal.has(req.client_order_id))
+        this.orderSignal.set(req.client_order_id, this.now());
       return submit(req);
     };
-    this.listen(nc, subjects.barsAll, (m: Bar) => {
+    this.listen(nc, subjects.barsAll, Bar, (m) => {
       const k = key(m.symbol, m.t);
       if (!this.source.has(k)) this.source.set(k, m.source);
       this.first('nats', k);
     });
-    this.listen(nc, subjects.signalsAll, (s: Signal) => {
+    this.listen(nc, subjects.signalsAll, Signal, (s) => {
       this.signalBar.set(s.id, key(s.symbol, s.barT));
       this.first('signal', key(s.symbol, s.barT));
     });
@@ -79,17 +81,29 @@ export class LatencyProbe {
       const how = this.source.get(bar) ?? 'not seen';
       counts.set(how, (counts.get(how) ?? 0) + 1);
     }
-    return [...counts].sort((a, b) => b[1] - a[1]).map(([how, n]) => `${how} ${n}`).join(', ');
+    return [...counts]
+      .sort((a, b) => b[1] - a[1])
+      .map(([how, n]) => `${how} ${n}`)
+      .join(', ');
   }
 
   private first(stage: Stage, bar: string): void {
     if (!this.seen[stage].has(bar)) this.seen[stage].set(bar, this.now());
   }
 
-  private listen<T>(nc: NatsConnection, subject: string, on: (msg: T) => void): void {
+  private listen<S extends z.ZodType>(
+    nc: NatsConnection,
+    subject: string,
+    schema: S,
+    on: (msg: z.infer<S>) => void,
+  ): void {
     const sub = nc.subscribe(subject);
     void (async () => {
-      for await (const m of sub) on(m.json<T>());
+      for await (const m of sub) {
+        const decoded = decodeOn(schema, m.subject, m.data);
+        if (decoded.ok) on(decoded.value);
+        else console.error(`latency probe: ${decoded.error.message}`);
+      }
     })();
   }
 }

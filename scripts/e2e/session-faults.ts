@@ -5,6 +5,9 @@ import type { ChaosEntry } from '@vigil/alpaca-sim';
 export const SESSION_START = '2026-01-06T09:00:00-05:00';
 export const SESSION_CLOSE = '2026-01-06T16:00:00-05:00';
 
+/** The socket-only freeze (REST up): New York time it starts, and how long it lasts. */
+export const SOCKET_FREEZE = { from: '14:20', minutes: 35 } as const;
+
 /** Minutes from the simulator's start to `hh:mm` New York time (same day). */
 export function at(hhmm: string): number {
   const [h, m] = hhmm.split(':').map(Number) as [number, number];
@@ -52,8 +55,14 @@ export function sessionChaos(keyId: string): ChaosEntry[] {
     { atMinute: at('13:30'), fault: { kind: 'kill_session', key: keyId } },
     ...onReconnect('13:45', { kind: 'rest_slow', delayMs: 300, scope: 'data' }, 4),
     // 14:00 NATS restarts (the test does it).
-    { atMinute: at('14:30'), fault: 'blackhole', durationMinutes: 4 },
-    { atMinute: at('15:00'), fault: { kind: 'rest_error', status: 429, scope: 'trading', retryAfterSec: 1 }, durationMinutes: 3 },
+    // Issue 11: the socket freezes for 35 minutes while REST answers throughout. Polling carries the bars; the
+    // strategy must keep trading on them and the watchdog must page the degraded feed.
+    { atMinute: at(SOCKET_FREEZE.from), fault: 'blackhole', durationMinutes: SOCKET_FREEZE.minutes },
+    {
+      atMinute: at('15:00'),
+      fault: { kind: 'rest_error', status: 429, scope: 'trading', retryAfterSec: 1 },
+      durationMinutes: 3,
+    },
     { atMinute: at('15:30'), fault: 'drop' },
   ];
 }

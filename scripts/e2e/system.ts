@@ -3,15 +3,24 @@
 // test and benchmark.
 import { randomBytes } from 'node:crypto';
 import { mkdir, readFile, rm } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { join, resolve } from 'node:path';
 import { jetstreamManager, type JetStreamManager } from '@nats-io/jetstream';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { startSim, type Sim, type SimOptions } from '@vigil/alpaca-sim';
-import { Alert, decodeAs, streams, type Bar, type Signal } from '@vigil/contracts';
-import { startNats, type NatsServerHandle } from '@vigil/service-kit/testing';
-import { natsCredentials, natsServerEnv, newNatsPasswords, planServices, portVariable, type NatsAuth, type ServicePlan } from '../launcher/plan.js';
+import { Alert, Bar, decodeOn, decodeStored, Signal, streams } from '@vigil/contracts';
+import { natsInboxPrefix } from '@vigil/service-kit';
+import { freePort, startNats, type NatsServerHandle } from '@vigil/service-kit/testing';
+import {
+  natsCredentials,
+  natsServerEnv,
+  newNatsPasswords,
+  planServices,
+  portVariable,
+  type NatsAuth,
+  type ServicePlan,
+} from '../launcher/plan.js';
 import { ServiceProcess } from '../launcher/processes.js';
+import type * as z from 'zod';
 
 const root = resolve(import.meta.dirname, '../..');
 
@@ -43,17 +52,6 @@ export interface RunningSystem {
   stop(): Promise<Record<string, string | null>>;
 }
 
-async function freePort(): Promise<number> {
-  return new Promise((resolvePort, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolvePort(port));
-    });
-  });
-}
-
 export async function startSystem(opts: SystemOptions): Promise<RunningSystem> {
   await rm(opts.logDir, { recursive: true, force: true });
   await mkdir(opts.logDir, { recursive: true });
@@ -61,7 +59,10 @@ export async function startSystem(opts: SystemOptions): Promise<RunningSystem> {
   const passwords = newNatsPasswords(randomBytes);
   Object.assign(process.env, natsServerEnv(passwords));
   const auth: NatsAuth = { kind: 'users', passwords };
-  const nats = await startNats({ own: true, extraConfig: await readFile(join(root, 'infra', 'nats', 'auth.conf'), 'utf8') });
+  const nats = await startNats({
+    own: true,
+    extraConfig: await readFile(join(root, 'infra', 'nats', 'auth.conf'), 'utf8'),
+  });
 
   const sim = await startSim({
     symbols: opts.symbols,
@@ -77,22 +78,45 @@ export async function startSystem(opts: SystemOptions): Promise<RunningSystem> {
   });
 
   const names = ['market-gateway', 'strategy', 'executor', 'watchdog'] as const;
-  const ports = Object.fromEntries(await Promise.all(names.map(async (n) => [n, await freePort()]))) as Record<ServicePlan['name'], number>;
+  const ports = Object.fromEntries(await Promise.all(names.map(async (n) => [n, await freePort()]))) as Record<
+    ServicePlan['name'],
+    number
+  >;
   const portEnv = Object.fromEntries(names.map((n) => [portVariable(n), String(ports[n])]));
-  const mode = { kind: 'sim' as const, msPerMinute: opts.msPerMinute, simUrl: sim.url, wsUrl: sim.wsUrl, ...sim.credentials };
+  const mode = {
+    kind: 'sim' as const,
+    msPerMinute: opts.msPerMinute,
+    simUrl: sim.url,
+    wsUrl: sim.wsUrl,
+    ...sim.credentials,
+  };
   // The services' own REST budgets shrink their minute with the market's, like the simulator's above.
   const restBudget = { ALPACA_REST_RATE_LIMIT: String(Math.round((190 * 60_000) / opts.msPerMinute)) };
-  const plans = planServices(mode, nats.url, opts.symbols, { LOG_LEVEL: 'info', ...portEnv }, auth).map((p) => ({ ...p, env: { ...p.env, ...restBudget, ...opts.env[p.name] } }));
-  const processes = Object.fromEntries(plans.map((p) => [p.name, new ServiceProcess(p, join(opts.logDir, `${p.name}.log`), () => {})])) as RunningSystem['processes'];
+  const plans = planServices(mode, nats.url, opts.symbols, { LOG_LEVEL: 'info', ...portEnv }, auth).map((p) => ({
+    ...p,
+    env: { ...p.env, ...restBudget, ...opts.env[p.name] },
+  }));
+  const processes = Object.fromEntries(
+    plans.map((p) => [p.name, new ServiceProcess(p, join(opts.logDir, `${p.name}.log`), () => {})]),
+  ) as RunningSystem['processes'];
   for (const p of Object.values(processes)) p.start();
 
   const login = natsCredentials(auth, 'ops');
-  const ops = await connect({ servers: nats.url, name: 'e2e-ops', user: login.NATS_USER, pass: login.NATS_PASS, maxReconnectAttempts: -1, reconnectTimeWait: 100 });
+  const ops = await connect({
+    servers: nats.url,
+    name: 'e2e-ops',
+    user: login.NATS_USER,
+    pass: login.NATS_PASS,
+    // auth.conf lets ops read replies on _INBOX.ops.> only.
+    inboxPrefix: natsInboxPrefix(login.NATS_USER),
+    maxReconnectAttempts: -1,
+    reconnectTimeWait: 100,
+  });
   const alerts: Alert[] = [];
   const sub = ops.subscribe('alerts.>');
   void (async () => {
     for await (const m of sub) {
-      const alert = decodeAs(Alert, m.subject, m.data);
+      const alert = decodeOn(Alert, m.subject, m.data);
       if (alert.ok) alerts.push(alert.value);
     }
   })();
@@ -109,9 +133,13 @@ export async function startSystem(opts: SystemOptions): Promise<RunningSystem> {
       const deadline = Date.now() + timeoutMs;
       for (const name of names) {
         for (;;) {
-          const ok = await fetch(`http://127.0.0.1:${ports[name]}/readyz`).then((r) => r.ok, () => false);
+          const ok = await fetch(`http://127.0.0.1:${ports[name]}/readyz`).then(
+            (r) => r.ok,
+            () => false,
+          );
           if (ok) break;
-          if (Date.now() > deadline) throw new Error(`${name} not ready within ${timeoutMs} ms; see ${opts.logDir}/${name}.log`);
+          if (Date.now() > deadline)
+            throw new Error(`${name} not ready within ${timeoutMs} ms; see ${opts.logDir}/${name}.log`);
           await new Promise((r) => setTimeout(r, 100));
         }
       }
@@ -128,25 +156,42 @@ export async function startSystem(opts: SystemOptions): Promise<RunningSystem> {
   };
 }
 
-/** Every message of a stream, by sequence (the `ops` user may read streams but not create consumers). */
-export async function readStream<T>(ops: NatsConnection, stream: string): Promise<T[]> {
+/**
+ * Every message of a stream, by sequence (the `ops` user may read streams but not create consumers), decoded
+ * as `schema` on its subject; one that does not decode fails the read.
+ */
+export async function readStream<S extends z.ZodType>(
+  ops: NatsConnection,
+  stream: string,
+  schema: S,
+): Promise<z.infer<S>[]> {
+  type T = z.infer<S>;
   const jsm = await jetstreamManager(ops);
   const { first_seq: first, last_seq: last, messages } = (await jsm.streams.info(stream)).state;
   if (messages === 0) return [];
   const seqs = Array.from({ length: last - first + 1 }, (_, i) => first + i);
   const out: (T | null)[] = [];
   for (let i = 0; i < seqs.length; i += 64) {
-    const batch = seqs.slice(i, i + 64).map((seq) => jsm.streams.getMessage(stream, { seq }).then((m) => (m ? m.json<T>() : null), () => null));
+    const batch = seqs.slice(i, i + 64).map((seq) =>
+      jsm.streams.getMessage(stream, { seq }).then(
+        (m) => (m ? decodeStored(schema, m) : null),
+        () => null,
+      ),
+    );
     out.push(...(await Promise.all(batch)));
   }
   return out.filter((m): m is T => m !== null);
 }
 
-export const readBars = (ops: NatsConnection) => readStream<Bar>(ops, streams.bars.name);
-export const readSignals = (ops: NatsConnection) => readStream<Signal>(ops, streams.signals.name);
+export const readBars = (ops: NatsConnection) => readStream(ops, streams.bars.name, Bar);
+export const readSignals = (ops: NatsConnection) => readStream(ops, streams.signals.name, Signal);
 
 /** Each JSON log line of a service's log file whose message is `msg`. */
-export async function logLines(logDir: string, service: ServicePlan['name'], msg: string): Promise<Record<string, unknown>[]> {
+export async function logLines(
+  logDir: string,
+  service: ServicePlan['name'],
+  msg: string,
+): Promise<Record<string, unknown>[]> {
   const text = await readFile(join(logDir, `${service}.log`), 'utf8');
   return text.split('\n').flatMap((line) => {
     if (!line.includes(msg)) return [];

@@ -3,8 +3,8 @@ import { readFileSync } from 'node:fs';
 import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { findBinary, spawnNatsServer } from '@vigil/service-kit';
+import { waitFor } from '@vigil/service-kit/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ServicePlan } from './plan.js';
 import { parentDeathWrapper, ServiceProcess } from './processes.js';
@@ -28,16 +28,6 @@ const alive = (pid: number) => {
   }
 };
 
-async function until<T>(what: () => Promise<T | null> | T | null, ms = 10_000): Promise<T> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const v = await what();
-    if (v !== null) return v;
-    if (Date.now() > deadline) throw new Error('timed out');
-    await sleep(50);
-  }
-}
-
 describe.runIf(process.platform === 'linux')('service processes', () => {
   let dir: string;
   beforeAll(async () => {
@@ -51,7 +41,9 @@ describe.runIf(process.platform === 'linux')('service processes', () => {
     const log = join(dir, 'strategy.log');
     const p = new ServiceProcess(plan, log, () => {});
     p.start();
-    const [, pid] = await until(async () => /pid (\d+)/.exec(await readFile(log, 'utf8').catch(() => '')));
+    const [, pid] = await waitFor('the service to log its pid', async () =>
+      /pid (\d+)/.exec(await readFile(log, 'utf8').catch(() => '')),
+    );
     // Its own group: a terminal's Ctrl-C, sent to the launcher's group, does not reach it.
     expect(processGroup(Number(pid))).toBe(pid);
     expect(await p.stop()).toBe('code 0');
@@ -78,27 +70,39 @@ describe.runIf(process.platform === 'linux')('service processes', () => {
     );
     let out = '';
     launcher.stdout.on('data', (d: Buffer) => (out += d.toString()));
-    const child = Number(await until(() => /^(\d+)\n/.exec(out)?.[1] ?? null));
+    const child = Number(
+      await waitFor("the stand-in launcher to print its child's pid", () => /^(\d+)\n/.exec(out)?.[1]),
+    );
     try {
       expect(alive(child)).toBe(true);
       launcher.kill('SIGKILL');
-      await until(() => (alive(child) ? null : true));
+      await waitFor('the child to exit once its parent is killed', () => !alive(child));
     } finally {
       if (alive(child)) process.kill(child, 'SIGKILL');
     }
   });
 
-  it.runIf(findBinary() !== null)('runs the private nats-server in its own process group under the wrapper', async () => {
-    const natsDir = await mkdtemp(join(tmpdir(), 'vigil-launcher-nats-'));
-    const nats = await spawnNatsServer(findBinary()!, { dir: natsDir, jetstream: false, detached: true, wrapper: parentDeathWrapper(findBinary('setpriv')) });
-    try {
-      // The ports file is named for the pid nats-server runs as: the wrapper must exec it, not fork it.
-      const pid = Number(/^nats-server_(\d+)\.ports$/.exec((await readdir(natsDir)).find((f) => f.endsWith('.ports'))!)![1]);
-      expect(processGroup(pid)).toBe(String(pid));
-      expect((await fetch(`${nats.monitorUrl}/healthz`)).ok).toBe(true);
-    } finally {
-      await nats.cleanup();
-      await rm(natsDir, { recursive: true, force: true });
-    }
-  });
+  it.runIf(findBinary() !== null)(
+    'runs the private nats-server in its own process group under the wrapper',
+    async () => {
+      const natsDir = await mkdtemp(join(tmpdir(), 'vigil-launcher-nats-'));
+      const nats = await spawnNatsServer(findBinary()!, {
+        dir: natsDir,
+        jetstream: false,
+        detached: true,
+        wrapper: parentDeathWrapper(findBinary('setpriv')),
+      });
+      try {
+        // The ports file is named for the pid nats-server runs as: the wrapper must exec it, not fork it.
+        const pid = Number(
+          /^nats-server_(\d+)\.ports$/.exec((await readdir(natsDir)).find((f) => f.endsWith('.ports'))!)![1],
+        );
+        expect(processGroup(pid)).toBe(String(pid));
+        expect((await fetch(`${nats.monitorUrl}/healthz`)).ok).toBe(true);
+      } finally {
+        await nats.cleanup();
+        await rm(natsDir, { recursive: true, force: true });
+      }
+    },
+  );
 });

@@ -46,7 +46,14 @@ export class ServiceProcess {
   }
 
   start(): void {
-    const [command, ...args] = [...dieWithLauncher, process.execPath, '--conditions=vigil-source', '--import', 'tsx', this.plan.entry];
+    const [command, ...args] = [
+      ...dieWithLauncher,
+      process.execPath,
+      '--conditions=vigil-source',
+      '--import',
+      'tsx',
+      this.plan.entry,
+    ];
     const child = spawn(command!, args, {
       env: { PATH: process.env.PATH, HOME: process.env.HOME, ...this.plan.env },
       stdio: ['ignore', this.logFd, this.logFd],
