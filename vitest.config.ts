@@ -40,7 +40,7 @@ export default defineConfig({
         },
       })),
       // `pnpm test:containers`: the image, the compose stack and the NATS cluster under a Docker engine
-      // (scripts/containers). Never in the default run: it needs an engine, and it runs alone, last.
+      // (scripts/containers). Never in the default run: it needs an engine, and it runs alone (test-containers.ts).
       {
         extends: true,
         test: {

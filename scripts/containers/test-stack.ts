@@ -38,7 +38,7 @@ const CLUSTER_ATTEMPTS = 3;
 async function formCluster(stack: ComposeStack): Promise<void> {
   for (let attempt = 1; ; attempt++) {
     try {
-      await stack.up(CLUSTER.length, 60_000, CLUSTER);
+      await stack.up(CLUSTER.length, 90_000, CLUSTER);
       return;
     } catch (err) {
       if (attempt === CLUSTER_ATTEMPTS) throw err;
