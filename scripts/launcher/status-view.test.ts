@@ -171,6 +171,7 @@ describe('status view over NATS', () => {
         polling: false,
         bufferedBars: 0,
         bufferFill: 0,
+        audit: { lastAuditAt: null, missing: 0, revised: 0 },
         dataPath: 'live',
         dataPathSince: '2026-11-29T05:00:00.000Z',
         liveDownSince: null,

@@ -104,6 +104,7 @@ const heartbeat: GatewayHeartbeat = {
   polling: false,
   bufferedBars: 0,
   bufferFill: 0,
+  audit: { lastAuditAt: null, missing: 0, revised: 0 },
   dataPath: 'live',
   dataPathSince: '2026-12-02T14:30:00.000Z',
   liveDownSince: null,

@@ -84,6 +84,7 @@ describe('encode/decode', () => {
       polling: false,
       bufferedBars: 0,
       bufferFill: 0,
+      audit: { lastAuditAt: null, missing: 0, revised: 0 },
     };
     expect(decode('md.heartbeat', encode(GatewayHeartbeat, hb))).toEqual({ ok: true, value: hb });
     expect(decode('md.heartbeat', bytes({ ...hb, state: 'sleeping' })).ok).toBe(false);

@@ -63,6 +63,7 @@ const heartbeat = {
   liveDownSince: null,
   bufferedBars: 0,
   bufferFill: 0,
+  audit: { lastAuditAt: null, missing: 0, revised: 0 },
 } as const;
 
 /** One valid example of every message, with the subject it travels on (replies travel on inboxes). */

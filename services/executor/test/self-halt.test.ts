@@ -67,6 +67,7 @@ function gatewayHeartbeat(seq: number): void {
     liveDownSince: null,
     bufferedBars: 0,
     bufferFill: 0,
+    audit: { lastAuditAt: null, missing: 0, revised: 0 },
   };
   env.nc.publish(subjects.heartbeat, encode(GatewayHeartbeat, hb));
 }

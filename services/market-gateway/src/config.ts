@@ -25,6 +25,10 @@ export const GatewayConfig = z.object({
   POLL_INTERVAL_MS: envInt(15_000, { min: 50 }),
   POLL_AFTER_MS: envInt(10_000, { min: 0 }),
   BACKFILL_MAX_LOOKBACK_MS: envInt(7 * 3_600_000, { min: 60_000 }),
+  // The audit (auditor.ts): its interval is wall time; its window and lag are broker time, the bars' own clock.
+  AUDIT_INTERVAL_MS: envInt(300_000, { min: 1_000 }),
+  AUDIT_WINDOW_MS: envInt(3_600_000, { min: 60_000 }),
+  AUDIT_LAG_MS: envInt(90_000, { min: 0 }),
   HEARTBEAT_INTERVAL_MS: envInt(1_000, { min: 50, max: 1_000 }),
   BUFFER_MAX_BARS: envInt(100_000, { min: 10 }),
   PUBLISH_TIMEOUT_MS: envInt(2_000, { min: 50 }),

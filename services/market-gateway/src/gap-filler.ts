@@ -21,6 +21,8 @@ export interface GapFillerDeps {
   retry: BackoffPolicy;
   /** Broker time: the window must be on the clock the bars are stamped with. */
   brokerNow: () => number;
+  /** After each backfill run, with the live bars released (the audit checks what it left). */
+  onBackfilled?: () => void;
   logger: Logger;
   metrics: Metrics;
 }
@@ -86,6 +88,7 @@ export class GapFiller {
       await this.runUntilDone(reason);
     } while (this.again && !this.stopped);
     for (const s of this.deps.symbols) this.deps.publisher.release(s);
+    if (!this.stopped) this.deps.onBackfilled?.();
   }
 
   private async runUntilDone(reason: string): Promise<void> {

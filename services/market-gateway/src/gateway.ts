@@ -11,6 +11,7 @@ import {
   type Metrics,
   type Readiness,
 } from '@vigil/service-kit';
+import { Auditor } from './auditor.js';
 import { opensGap } from './backfill.js';
 import { barFromWire, type RejectBar } from './bars.js';
 import { serveGatewayCommands } from './commands.js';
@@ -19,6 +20,7 @@ import { DataPathTracker } from './data-path.js';
 import { GapFiller } from './gap-filler.js';
 import { OutagePoller } from './outage-poller.js';
 import { BarPublisher } from './publisher.js';
+import { StoredBars } from './stored-bars.js';
 import { FeedSupervisor } from './supervisor.js';
 import { UptimeTracker } from './uptime.js';
 
@@ -59,6 +61,7 @@ export async function createGateway(deps: GatewayDeps): Promise<Gateway> {
 
   // The gap filler needs the publisher and the publisher's overflow recovery needs the gap filler.
   let gapFiller: GapFiller | null = null;
+  const stored = new StoredBars();
   const publisher = new BarPublisher({
     js: jetstream(nc),
     logger,
@@ -67,6 +70,7 @@ export async function createGateway(deps: GatewayDeps): Promise<Gateway> {
     maxBuffered: config.BUFFER_MAX_BARS,
     publishTimeoutMs: config.PUBLISH_TIMEOUT_MS,
     onOverflowCleared: () => gapFiller?.trigger('bar buffer overflowed'),
+    onStored: (bar, duplicate) => stored.record(bar, duplicate),
   });
   await publisher.loadLastPublished(jsm, symbols);
   const badBars = metrics.counter(
@@ -78,6 +82,20 @@ export async function createGateway(deps: GatewayDeps): Promise<Gateway> {
     badBars.inc({ source });
     logger.error({ symbol, source, bar: wire, error }, 'dropped a bar from Alpaca that is not a valid bar');
   };
+  const auditor = new Auditor({
+    stocks: rest.stocks,
+    publisher,
+    stored,
+    symbols,
+    feed: config.ALPACA_FEED,
+    intervalMs: config.AUDIT_INTERVAL_MS,
+    windowMs: config.AUDIT_WINDOW_MS,
+    lagMs: config.AUDIT_LAG_MS,
+    rejectBar,
+    brokerNow,
+    logger,
+    metrics,
+  });
   gapFiller = new GapFiller({
     stocks: rest.stocks,
     publisher,
@@ -87,6 +105,7 @@ export async function createGateway(deps: GatewayDeps): Promise<Gateway> {
     rejectBar,
     retry,
     brokerNow,
+    onBackfilled: () => auditor.trigger('backfill'),
     logger,
     metrics,
   });
@@ -208,6 +227,7 @@ export async function createGateway(deps: GatewayDeps): Promise<Gateway> {
       liveDownSince: iso(downSince),
       bufferedBars: publisher.buffered(),
       bufferFill: publisher.bufferFill(),
+      audit: auditor.report(),
     };
   };
   // `md.heartbeat` carries the feed's state and reason, so the watchdog and operators see why, not only whether.
@@ -253,6 +273,7 @@ export async function createGateway(deps: GatewayDeps): Promise<Gateway> {
 
   supervisor.start();
   poller.start();
+  auditor.start();
   heartbeat.start();
 
   return {
@@ -265,6 +286,7 @@ export async function createGateway(deps: GatewayDeps): Promise<Gateway> {
       await commands.stop().catch(() => {});
       heartbeat.stop();
       poller.stop();
+      auditor.stop();
       supervisor.stop();
       filler.stop();
       clock.stop();

@@ -25,6 +25,7 @@ const streaming: GatewayHeartbeat = {
   liveDownSince: null,
   bufferedBars: 0,
   bufferFill: 0,
+  audit: { lastAuditAt: null, missing: 0, revised: 0 },
 };
 
 describe('gatewayHealth', () => {

@@ -1,5 +1,5 @@
 import type { JetStreamClient, JetStreamManager } from '@nats-io/jetstream';
-import { Bar, bar1mSubject, decodeAs, encode, streams } from '@vigil/contracts';
+import { Bar, bar1mSubject, barMsgId, decodeAs, encode, streams } from '@vigil/contracts';
 import {
   isNoMessageFound,
   isStreamNotFound,
@@ -31,6 +31,8 @@ export interface PublisherDeps {
    * were never marked published, so a backfill started here (holding live bars first) fetches exactly them.
    */
   onOverflowCleared?: () => void;
+  /** Every ack, as it comes: `duplicate` when the stream already had the bar's msg id (the audit's record). */
+  onStored?: (bar: Bar, duplicate: boolean) => void;
   now?: () => number;
 }
 
@@ -51,6 +53,8 @@ interface QueuedBar {
   msgId: string;
   /** When it was offered, for the publish latency histogram. */
   at: number;
+  /** A repair's caller waits for its ack: was it a hole (stored now) or already there (a duplicate)? */
+  settle?: (storedNow: boolean) => void;
 }
 
 /**
@@ -153,6 +157,7 @@ export class BarPublisher {
       const t = Date.parse(decoded.value.t);
       this.perform(symbol, decide(this.orderOf(symbol), { type: 'resume', t, revision: decoded.value.revision }));
       this.storedT.set(symbol, t);
+      this.deps.onStored?.(decoded.value, false);
     }
     this.log.info(
       { last: Object.fromEntries([...this.lastT].map(([s, t]) => [s, new Date(t).toISOString()])) },
@@ -197,15 +202,31 @@ export class BarPublisher {
     this.perform(symbol, decide(order, { type: 'release', full }));
   }
 
-  /** Offer a bar. A held symbol's live bars wait; backfill and poll bars go straight in. */
-  offer(bar: Bar): Outcome {
-    return this.perform(bar.symbol, decide(this.orderOf(bar.symbol), { type: 'bar', bar, full: this.full() })).outcome;
+  /**
+   * Offer a bar. A held symbol's live bars wait; backfill and poll bars go straight in. `settle`, if given, hears
+   * once the bar is acked whether the stream stored it (true) or already had it (false); only when it is queued.
+   */
+  offer(bar: Bar, settle?: (storedNow: boolean) => void): Outcome {
+    const decision = decide(this.orderOf(bar.symbol), { type: 'bar', bar, full: this.full() });
+    return this.perform(bar.symbol, decision, settle && { bar, settle }).outcome;
   }
 
   /** A correction (`updatedBars`) of a bar already out gets the next revision; one for a bar never sent is an ordinary bar. */
   offerCorrection(bar: Bar): Outcome {
     return this.perform(bar.symbol, decide(this.orderOf(bar.symbol), { type: 'correction', bar, full: this.full() }))
       .outcome;
+  }
+
+  /**
+   * The audit's check of a minute at or before the high-water mark: sent under the bar's own msg id outside the
+   * ordering rules (the mark says it went out), so the stream stores it only if it is missing. Resolves, once
+   * acked, to whether it was missing. It waits in the queue like any bar while NATS refuses it.
+   */
+  offerRepair(bar: Bar): Promise<boolean> {
+    return new Promise((settle) => {
+      this.queue.push({ bar, msgId: barMsgId(bar.symbol, bar.t, bar.revision), at: this.now(), settle });
+      this.drain();
+    });
   }
 
   private orderOf(symbol: string): SymbolOrder {
@@ -217,21 +238,25 @@ export class BarPublisher {
     return this.overflowed || this.buffered() - leaving >= this.deps.maxBuffered;
   }
 
-  /** Take on a decision's state and carry out its actions. */
-  private perform<D extends Decision>(symbol: string, decision: D): D {
+  /** Take on a decision's state and carry out its actions; `ack` goes with the publish of its bar, if any. */
+  private perform<D extends Decision>(
+    symbol: string,
+    decision: D,
+    ack?: { bar: Bar; settle: (storedNow: boolean) => void },
+  ): D {
     const { state } = decision;
     this.heldBars += (state.held?.length ?? 0) - (this.orderOf(symbol).held?.length ?? 0);
     this.orders.set(symbol, state);
     if (state.lastT !== undefined) this.lastT.set(symbol, state.lastT);
-    for (const action of decision.actions) this.act(action);
+    for (const action of decision.actions) this.act(action, action.bar === ack?.bar ? ack.settle : undefined);
     if (decision.actions.some((a) => a.type === 'publish')) this.drain();
     return decision;
   }
 
-  private act(action: OrderAction): void {
+  private act(action: OrderAction, settle?: (storedNow: boolean) => void): void {
     switch (action.type) {
       case 'publish':
-        this.queue.push({ bar: action.bar, msgId: action.msgId, at: this.now() });
+        this.queue.push({ bar: action.bar, msgId: action.msgId, at: this.now(), ...(settle && { settle }) });
         break;
       case 'revise':
         this.m.corrections.inc();
@@ -297,7 +322,7 @@ export class BarPublisher {
     return attempt;
   }
 
-  private async publishOne({ bar, msgId, at }: QueuedBar): Promise<void> {
+  private async publishOne({ bar, msgId, at, settle }: QueuedBar): Promise<void> {
     const published = this.deps.js.publish(bar1mSubject(bar.symbol), encode(Bar, bar), {
       msgID: msgId,
       timeout: this.deps.publishTimeoutMs ?? 2_000,
@@ -306,8 +331,12 @@ export class BarPublisher {
     const ack = await Promise.race([published, this.connectionLost.promise]);
     const t = Date.parse(bar.t);
     if (t > (this.storedT.get(bar.symbol) ?? Number.NEGATIVE_INFINITY)) this.storedT.set(bar.symbol, t);
-    if (ack.duplicate) this.m.skipped.inc({ by: 'stream' });
-    else {
+    this.deps.onStored?.(bar, ack.duplicate);
+    settle?.(!ack.duplicate);
+    // An audit check that found its minute stored is a confirmation, not a republish caught by the stream.
+    if (ack.duplicate) {
+      if (!settle) this.m.skipped.inc({ by: 'stream' });
+    } else {
       this.m.published.inc({ source: bar.source });
       this.m.latency.observe((this.now() - at) / 1000);
       this.publishedAt.push(this.now());

@@ -174,6 +174,7 @@ export async function fakeGateway(url: string) {
           polling: g.liveDownAt !== null,
           bufferedBars: 0,
           bufferFill: 0,
+          audit: { lastAuditAt: null, missing: 0, revised: 0 },
           dataPath: g.liveDownAt === null ? 'live' : 'polling',
           dataPathSince: at,
           liveDownSince: g.liveDownAt === null ? null : new Date(g.liveDownAt).toISOString(),

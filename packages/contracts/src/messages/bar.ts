@@ -1,8 +1,11 @@
 import * as z from 'zod';
 import { isoInstant, MINUTE_MS, nonNegativeInt, positiveNumber, schemaVersion, symbol } from '../primitives.js';
 
-/** How a bar reached the bus: the live stream, a REST backfill after a gap, or REST polling during an outage. */
-export const BarSource = z.enum(['live', 'backfill', 'poll']);
+/**
+ * How a bar reached the bus: the live stream, a REST backfill after a gap, REST polling during an outage, or the
+ * gateway's audit of what is stored against REST (a hole no other layer filled, or a bar whose values changed).
+ */
+export const BarSource = z.enum(['live', 'backfill', 'poll', 'audit']);
 export type BarSource = z.infer<typeof BarSource>;
 
 export const Feed = z.enum(['iex', 'sip', 'delayed_sip', 'test']);

@@ -28,6 +28,20 @@ export type GatewayState = z.infer<typeof GatewayState>;
 export const DataPath = z.enum(['live', 'backfill', 'polling', 'none']);
 export type DataPath = z.infer<typeof DataPath>;
 
+/**
+ * The gateway's audit of stored bars against REST (market-gateway `audit.ts`), since the gateway started: a
+ * repair means some other layer (the live stream, backfill, polling) missed a bar or its final values.
+ */
+export const AuditReport = z.strictObject({
+  /** When the last audit finished (the gateway's clock); null before the first. */
+  lastAuditAt: isoInstant.nullable(),
+  /** Bars REST has that the stream did not: stored by the audit. */
+  missing: nonNegativeInt,
+  /** Stored bars whose values REST gives differently: stored again as the next revision. */
+  revised: nonNegativeInt,
+});
+export type AuditReport = z.infer<typeof AuditReport>;
+
 export const GatewayHeartbeat = z.strictObject({
   v: schemaVersion,
   service: token,
@@ -60,5 +74,6 @@ export const GatewayHeartbeat = z.strictObject({
   /** Bars waiting for NATS, and that as a share of the bounded buffer (1 = full: new live bars are refetched later). */
   bufferedBars: nonNegativeInt,
   bufferFill: z.number().min(0).max(1),
+  audit: AuditReport,
 });
 export type GatewayHeartbeat = z.infer<typeof GatewayHeartbeat>;
