@@ -46,6 +46,8 @@ class Sim {
   gatewayReconnects = 0;
   gatewayState: GatewayState = 'streaming';
   bufferFill = 0;
+  /** The gateway audit's repair totals its heartbeat reports. */
+  audit = { missing: 0, revised: 0 };
   /** When the live stream went down (fake time), or null while it streams. */
   liveDownAt: number | null = null;
   /** Broker positions, read every 15 s once set. */
@@ -95,6 +97,7 @@ class Sim {
           reason: 'test',
           reconnects: this.gatewayReconnects,
           bufferFill: this.bufferFill,
+          audit: { ...this.audit },
           ...this.feed(),
         });
       if (this.bars && this.now % 60_000 === 0) {
@@ -458,11 +461,17 @@ describe('rules: gateway heartbeat and reconnects', () => {
       reason: 'test',
       reconnects: 0,
       bufferFill: 0,
+      audit: { missing: 0, revised: 0 },
       dataPath: 'live',
       liveDownForMs: null,
     });
     expect(sim.alerts('reconnect')).toHaveLength(1);
-    expect(sim.state.gateway).toEqual({ instanceId: 'gw-2', state: 'streaming', reconnects: 0 });
+    expect(sim.state.gateway).toEqual({
+      instanceId: 'gw-2',
+      state: 'streaming',
+      reconnects: 0,
+      audit: { missing: 0, revised: 0 },
+    });
   });
 });
 
@@ -523,6 +532,7 @@ describe('rules: watchdog restarts and market closes', () => {
       reason: 'test',
       reconnects: 0,
       bufferFill: 0,
+      audit: { missing: 0, revised: 0 },
       dataPath: 'live',
       liveDownForMs: null,
     });
@@ -611,6 +621,25 @@ describe('rules: gateway states a person must act on', () => {
     sim.bufferFill = 0.1;
     sim.runUntil(40_000);
     expect(sim.alerts('buffer_high').map((a) => a.status)).toEqual(['open', 'resolved']);
+  });
+
+  it('says data_repaired (info, no incident) once per heartbeat that shows new audit repairs, never for a baseline', () => {
+    const sim = new Sim();
+    sim.audit = { missing: 2, revised: 0 };
+    sim.runUntil(20_000);
+    expect(sim.alerts('data_repaired')).toEqual([]);
+    sim.audit = { missing: 3, revised: 1 };
+    sim.runUntil(40_000);
+    expect(sim.alerts('data_repaired')).toEqual([
+      expect.objectContaining({
+        severity: 'info',
+        status: 'info',
+        incidentId: null,
+        details: { missing: 1, revised: 1, instanceId: 'gw-1' },
+      }),
+    ]);
+    expect(sim.alerts().filter((a) => a.status === 'open')).toEqual([]);
+    expect(sim.commands()).toEqual([]);
   });
 });
 

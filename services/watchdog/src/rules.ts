@@ -2,6 +2,7 @@ import type { DataPath, GatewayState } from '@vigil/contracts';
 import type { MarketPhase } from '@vigil/service-kit';
 import type { FlattenPolicy, WatchdogConfig } from './config.js';
 import { alert, iso, note, secs, type Action, type CommandName } from './drafts.js';
+import { newRepairs, type AuditTotals } from './data-repaired.js';
 import { emptyDecisionWatch, forgetOwed, onDecisions, onFreshBar, type DecisionWatch } from './decision-watch.js';
 import { afterRestart, haltThenFlatten, holdsHalt, type Escalation } from './escalation.js';
 import { evaluateDegraded, type DegradedConfig, type FeedDegraded, type FeedView } from './feed-degraded.js';
@@ -72,7 +73,7 @@ export interface WatchState {
   /** Last bar, or when watching (re)started: the watchdog start or the market leaving `closed`. */
   lastFreshAt: number;
   lastHeartbeatAt: number;
-  gateway: { instanceId: string; state: GatewayState; reconnects: number } | null;
+  gateway: { instanceId: string; state: GatewayState; reconnects: number; audit: AuditTotals } | null;
   gatewayDown: { id: string; since: number } | null;
   /** Gateway conditions a person must fix or watch, open until the heartbeat says otherwise. */
   gatewayAlerts: Partial<Record<GatewayAlertKind, { id: string; since: number }>>;
@@ -110,6 +111,8 @@ export type WatchEvent =
       reason: string;
       reconnects: number;
       bufferFill: number;
+      /** The gateway audit's repair totals (since that gateway started). */
+      audit: AuditTotals;
       dataPath: DataPath;
       /** How long the live stream has been down as the gateway measures it (its own clock), or null. */
       liveDownForMs: number | null;
@@ -303,7 +306,20 @@ function onHeartbeat(
       note('gateway restarted; counting reconnects from its new counter', { from: prev.instanceId, to: hb.instanceId }),
     );
   }
-  s.gateway = { instanceId: hb.instanceId, state: hb.state, reconnects: hb.reconnects };
+  const repaired = newRepairs(prev, hb.instanceId, hb.audit);
+  if (repaired)
+    actions.push(
+      alert(
+        'data_repaired',
+        'info',
+        'info',
+        s.incident?.id ?? null,
+        `the gateway's audit stored ${repaired.missing} missing and ${repaired.revised} revised bar(s) that REST had: the live stream, backfill or polling missed them`,
+        null,
+        { ...repaired, instanceId: hb.instanceId },
+      ),
+    );
+  s.gateway = { instanceId: hb.instanceId, state: hb.state, reconnects: hb.reconnects, audit: hb.audit };
   s.feed = { dataPath: hb.dataPath, liveDownSince: hb.liveDownForMs === null ? null : now - hb.liveDownForMs };
   const fillHigh = s.gatewayAlerts.buffer_high
     ? hb.bufferFill >= cfg.bufferAlertFill / 2

@@ -237,6 +237,7 @@ export async function createWatchdog(deps: WatchdogDeps): Promise<Watchdog> {
       reason: hb.reason,
       reconnects: hb.reconnects,
       bufferFill: hb.bufferFill,
+      audit: { missing: hb.audit.missing, revised: hb.audit.revised },
       dataPath: hb.dataPath,
       liveDownForMs,
     });

@@ -19,6 +19,7 @@ export const AlertKind = z.enum([
   'service_down',
   'consumer_lag',
   'sink_failing',
+  'data_repaired',
 ]);
 export type AlertKind = z.infer<typeof AlertKind>;
 
