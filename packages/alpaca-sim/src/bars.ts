@@ -42,7 +42,14 @@ export interface MarketModel {
   sparse: ReadonlySet<string>;
   /** Share of bars later corrected by a late trade (an updated bar 30 s after the minute). */
   updatedBarRate: number;
+  /**
+   * Corrections the `updated_bars` fault sent (`<symbol>:<minute>`): REST serves them from then on, as Alpaca's
+   * history holds a bar's final values.
+   */
+  forcedCorrections?: Set<string>;
 }
+
+export const correctionKey = (symbol: string, minute: number): string => `${symbol}:${minute}`;
 
 interface TradeAt {
   trade: Trade;
@@ -165,7 +172,8 @@ export function historicalBars(model: MarketModel, symbol: string, fromMs: numbe
     const lo = Math.max(first, s.openMs / MINUTE_MS);
     const hi = Math.min(last, s.closeMs / MINUTE_MS - 1);
     for (let m = lo; m <= hi; m++) {
-      const updated = updatePublishMs(m) <= nowMs ? updatedBarForMinute(model, symbol, m) : null;
+      const forced = model.forcedCorrections?.has(correctionKey(symbol, m)) ?? false;
+      const updated = updatePublishMs(m) <= nowMs ? updatedBarForMinute(model, symbol, m, forced) : null;
       const bar = updated ?? barForMinute(model, symbol, m);
       if (bar) out.push(bar);
     }

@@ -1,7 +1,7 @@
 import type { Duplex } from 'node:stream';
 import type { Logger } from '@vigil/service-kit';
 import type { WebSocket } from 'ws';
-import { updatedBarForMinute, updatePublishMs, type Bar, type MarketModel } from './bars.js';
+import { correctionKey, updatedBarForMinute, updatePublishMs, type Bar, type MarketModel } from './bars.js';
 import type { SimClock } from './clock.js';
 import type { FaultBook, LastingKind } from './faults.js';
 import type { KeySlots } from './key-slots.js';
@@ -165,6 +165,7 @@ export class Session {
       if (!updated) continue;
       later(
         () => {
+          this.ctx.model.forcedCorrections?.add(correctionKey(bar.S, minute));
           if (isSubscribed(this.subscriptions, 'updatedBars', bar.S)) this.sendData([{ T: 'u', ...updated }]);
         },
         this.ctx.clock.wallMsUntil(updatePublishMs(minute)),

@@ -272,6 +272,7 @@ export async function startSim(opts: SimOptions = {}): Promise<Sim> {
     seed: opts.seed ?? 1,
     sparse: new Set(opts.sparseSymbols ?? []),
     updatedBarRate: opts.updatedBarRate ?? 0.05,
+    forcedCorrections: new Set(),
   };
   const log = opts.logger ?? createLogger({ name: 'alpaca-sim', level: 'silent' });
   const server = createServer();

@@ -202,6 +202,13 @@ describe('data faults on the wire', () => {
     const b = c.frames.find((f) => f.T === 'b' && f.S === u.S && f.t === u.t);
     expect(b).toBeDefined();
     expect(u.v).toBe((b!.v as number) + 100);
+    // REST history holds the corrected bar from then on, as Alpaca's does.
+    const headers = { 'APCA-API-KEY-ID': KEY, 'APCA-API-SECRET-KEY': SECRET };
+    const query = `symbols=${u.S}&timeframe=1Min&start=${encodeURIComponent(u.t as string)}&end=${encodeURIComponent(u.t as string)}`;
+    const rest = (await (await fetch(`${sim.url}/v2/stocks/bars?${query}`, { headers })).json()) as {
+      bars: Record<string, { v: number }[]>;
+    };
+    expect(rest.bars[u.S as string]?.[0]?.v).toBe(u.v);
     await control(sim, 'DELETE', '/sim/faults');
     await inject({ kind: 'slow', delayMs: 100 });
     const when = Date.now();
