@@ -28,6 +28,11 @@ export function isNoMessageFound(err: unknown): err is JetStreamApiError {
   return isJetStreamApiError(err, JetStreamApiCodes.NoMessageFound);
 }
 
+/** A compare-and-set write lost: the subject's last sequence (a KV key's revision) is not the one expected (10071). */
+export function isWrongLastSequence(err: unknown): err is JetStreamApiError {
+  return isJetStreamApiError(err, JetStreamApiCodes.StreamWrongLastSequence);
+}
+
 /** A request's cause when nats.js wrapped it in a `RequestError`, else the error itself. */
 function requestCause(err: unknown): unknown {
   return err instanceof errors.RequestError && err.cause !== undefined ? err.cause : err;

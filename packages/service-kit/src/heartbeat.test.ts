@@ -30,6 +30,40 @@ const report = (seq: number, status: 'ok' | 'down' = 'ok') => ({
 });
 
 describe('Heartbeat against a real nats-server', () => {
+  it('skips its beats while `when` says false, and beats again when it says true', async () => {
+    const { logger } = captureLogger();
+    const got: number[] = [];
+    const sub = nc.subscribe(healthSubject('gated'), {
+      callback: (_e, m) => {
+        const d = decodeAs(HealthReport, m.subject, m.data);
+        if (d.ok) got.push(d.value.uptimeSec);
+      },
+    });
+    await nc.flush();
+    let open = false;
+    const hb = new Heartbeat({
+      nc,
+      subject: healthSubject('gated'),
+      schema: HealthReport,
+      build: report,
+      intervalMs: 10,
+      when: () => open,
+      logger,
+      metrics: new Metrics('t', { defaultMetrics: false }),
+      failures: { name: 'gated_heartbeat_failures_total', help: 'x' },
+    });
+    hb.start();
+    await new Promise((r) => setTimeout(r, 100));
+    await nc.flush();
+    expect(got).toEqual([]);
+    open = true;
+    while (got.length < 2) await new Promise((r) => setTimeout(r, 10));
+    hb.stop();
+    sub.unsubscribe();
+    // No sequence number was spent on a skipped beat.
+    expect(got.slice(0, 2)).toEqual([0, 1]);
+  });
+
   it('publishes validated messages with a rising sequence until stopped', async () => {
     const { logger } = captureLogger();
     const got: number[] = [];

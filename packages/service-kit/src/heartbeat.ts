@@ -11,6 +11,8 @@ export interface HeartbeatOptions<S extends z.ZodType> {
   /** Builds the message for sequence number `seq` (0, 1, 2...). */
   build: (seq: number) => z.input<S>;
   intervalMs: number;
+  /** A beat is skipped while this says false (a gateway replica whose lease could have lapsed). Default: always. */
+  when?: () => boolean;
   logger: Logger;
   /** Counts heartbeats that could not be sent, e.g. `gateway_heartbeat_failures_total`. */
   failures: { name: string; help: string };
@@ -42,6 +44,7 @@ export class Heartbeat<S extends z.ZodType> {
   }
 
   beat(): void {
+    if (this.opts.when && !this.opts.when()) return;
     try {
       this.opts.nc.publish(this.opts.subject, encode(this.opts.schema, this.opts.build(this.seq++)));
       if (this.failing) this.opts.logger.info({ subject: this.opts.subject }, 'heartbeats flowing again');

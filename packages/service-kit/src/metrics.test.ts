@@ -24,6 +24,17 @@ describe('metric names', () => {
     expect(m.counter('strategy_bars_total', 'x')).toBe(m.counter('strategy_bars_total', 'x'));
   });
 
+  it('a gauge made again with a new collect function reports through the newest one', async () => {
+    const m = new Metrics('market-gateway', { defaultMetrics: false });
+    m.gauge('gateway_buffer_fill_ratio', 'x', [], function () {
+      this.set(0.9);
+    });
+    m.gauge('gateway_buffer_fill_ratio', 'x', [], function () {
+      this.set(0.1);
+    });
+    expect(await m.registry.metrics()).toMatch(/^vigil_gateway_buffer_fill_ratio\{service="market-gateway"\} 0.1$/m);
+  });
+
   it("collects Node's default process metrics unprefixed, on each service's own registry", async () => {
     const a = new Metrics('market-gateway');
     const b = new Metrics('executor');

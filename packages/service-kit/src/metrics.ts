@@ -34,7 +34,7 @@ export class Metrics {
     labelNames: readonly L[] = [],
     collect?: (this: Gauge<L>) => void,
   ): Gauge<L> {
-    return this.getOrCreate(
+    const gauge = this.getOrCreate(
       name,
       () =>
         new Gauge({
@@ -45,6 +45,10 @@ export class Metrics {
           ...(collect ? { collect } : {}),
         }),
     );
+    // Made again (a gateway replica leading a second time builds its publisher anew): the newest one reports,
+    // not the stopped one whose figures no longer move.
+    if (collect) Object.assign(gauge, { collect });
+    return gauge;
   }
 
   histogram<L extends string>(

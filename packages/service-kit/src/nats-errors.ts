@@ -10,4 +10,5 @@ export {
   isPermissionViolation,
   isStreamNotFound,
   isTimeout,
+  isWrongLastSequence,
 } from '@vigil/contracts';
