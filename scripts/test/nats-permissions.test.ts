@@ -28,8 +28,7 @@ import {
 import { captureLogger, startNats, waitFor, type NatsServerHandle } from '@vigil/service-kit/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { GatewayConfig } from '../../services/market-gateway/src/config.js';
-import { createGateway, type Gateway } from '../../services/market-gateway/src/gateway.js';
-import { gatewayHealth } from '../../services/market-gateway/src/health.js';
+import { startReplica } from '../../services/market-gateway/src/replica.js';
 import { createExecutor, type ExecutorService } from '../../services/executor/src/executor.js';
 import { createStrategy, type StrategyService } from '../../services/strategy/src/strategy-service.js';
 import { watchdogConfig } from '../../services/watchdog/src/config.js';
@@ -102,8 +101,10 @@ const inboxPrefixOf = (nc: NatsConnection) =>
 async function allRefused(
   conn: Conn,
   attempts: [operation: 'publish' | 'subscription', subject: string, op: () => unknown][],
+  /** Count violations from here: when the attempts were set off before the call (a responder's replies). */
+  since: number = conn.violations.length,
 ): Promise<void> {
-  const before = conn.violations.length;
+  const before = since;
   for (const [, , op] of attempts) await op();
   await conn.nc.flush().catch(() => {});
   const missing = () =>
@@ -211,7 +212,8 @@ beforeAll(async () => {
   const g = logged();
   logs.push(g.logger.text);
   serviceLog['market-gateway'] = g.logger.lines;
-  const gateway: Gateway = await createGateway({
+  // As main.ts runs it: a replica that takes the gateway lease (KV gateway_leader) under its own user, then streams.
+  const gateway = await startReplica({
     config: parseConfig(GatewayConfig, {
       ...alpaca,
       NATS_URL: server.url,
@@ -313,7 +315,7 @@ beforeAll(async () => {
 
   // Each service's health report as startService publishes it, on the service's own connection (its user).
   const health: [string, Conn, () => ServiceHealth][] = [
-    ['market-gateway', svc.gateway, () => gatewayHealth(gateway.heartbeat())],
+    ['market-gateway', svc.gateway, () => gateway.health()],
     ['strategy', svc.strategy, () => strategy.health()],
     ['executor', svc.executor, () => executor.health()],
     ['watchdog', svc.watchdog, () => watchdog.health()],
@@ -555,7 +557,11 @@ describe('NATS users and permissions (infra/nats/auth.conf)', () => {
     // What each may publish anyway (its own stream's API and subjects, its own KV bucket) is what
     // addCommandService keeps replies out of (the test above).
     const own: Record<'market-gateway' | 'executor', string[]> = {
-      'market-gateway': ['md.bars.1m.ZZZZ', `$JS.API.STREAM.UPDATE.${streams.bars.name}`],
+      'market-gateway': [
+        'md.bars.1m.ZZZZ',
+        `$JS.API.STREAM.UPDATE.${streams.bars.name}`,
+        `$KV.${kvBuckets.gatewayLeader.name}.attack`,
+      ],
       executor: [
         `$KV.${kvBuckets.executorState.name}.attack`,
         `$KV.${kvBuckets.executorState.name}.halt`,
@@ -571,11 +577,14 @@ describe('NATS users and permissions (infra/nats/auth.conf)', () => {
         '_INBOX.executor.attack',
         commands.executorFlatten.subject,
       ];
+      // Counted from before the requests: the responder may answer, and be refused, before allRefused starts.
+      const since = naive[name].violations.length;
       for (const reply of replies) svc.watchdog.nc.publish(subject[name], '{}', { reply });
       await svc.watchdog.nc.flush();
       await allRefused(
         naive[name],
         replies.map((reply) => ['publish', reply, () => {}]),
+        since,
       );
     }
     for (const conn of Object.values(naive)) await conn.nc.close();
@@ -674,6 +683,7 @@ describe('NATS users and permissions (infra/nats/auth.conf)', () => {
       [kvBuckets.executorState.name]: 'executor',
       [kvBuckets.strategyState.name]: 'strategy',
       [kvBuckets.watchdogState.name]: 'watchdog',
+      [kvBuckets.gatewayLeader.name]: 'market-gateway',
     };
     const users: [NatsUser, Conn][] = [
       ['market-gateway', svc.gateway],

@@ -4,7 +4,7 @@ import { Alert } from './messages/alert.js';
 import { Bar } from './messages/bar.js';
 import { commands, type CommandSpec } from './commands.js';
 import { HealthReport } from './messages/health.js';
-import { GatewayHeartbeat } from './messages/heartbeat.js';
+import { GatewayHeartbeat, StandbyHeartbeat } from './messages/heartbeat.js';
 import { OrderEvent } from './messages/order-event.js';
 import { Signal } from './messages/signal.js';
 import { StrategyHeartbeat } from './messages/strategy-heartbeat.js';
@@ -69,6 +69,7 @@ function commandRoute(spec: CommandSpec, type: string): Route {
 const routes: Route[] = [
   { pattern: /^md\.bars\.1m\.[A-Z0-9_]+$/, type: 'Bar', schema: Bar },
   { pattern: /^md\.heartbeat$/, type: 'GatewayHeartbeat', schema: GatewayHeartbeat },
+  { pattern: /^md\.standby$/, type: 'StandbyHeartbeat', schema: StandbyHeartbeat },
   commandRoute(commands.gatewayReconnect, 'GatewayReconnectRequest'),
   commandRoute(commands.gatewayStatus, 'GatewayStatusRequest'),
   commandRoute(commands.executorFlatten, 'ExecutorFlattenRequest'),

@@ -92,6 +92,9 @@ export const kvBuckets = {
   strategyState: { name: 'strategy_state', history: 1 },
   /** The watchdog's open stale-data incident and executor halt, so a restart of the watchdog or of NATS loses neither. */
   watchdogState: { name: 'watchdog_state', history: 5 },
+  /** The market-gateway lease (`GatewayLease` under key `leader`): its holder streams, the others stand by. Its
+   * entries age out `LEASE_TTL_MS` after the holder's last renewal (the bucket's TTL). */
+  gatewayLeader: { name: 'gateway_leader', history: 1 },
 } as const satisfies Record<string, KvBucketDefinition>;
 
 /**

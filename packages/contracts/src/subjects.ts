@@ -12,6 +12,9 @@ export const subjects = {
   barsAll: 'md.bars.>',
   bars1mAll: 'md.bars.1m.>',
   heartbeat: 'md.heartbeat',
+  /** A standby gateway's heartbeat (`StandbyHeartbeat`): ready to take over, not streaming. Only the gateway
+   * holding the lease publishes on `md.heartbeat`. */
+  gatewayStandby: 'md.standby',
   strategyHeartbeat: 'strategy.heartbeat',
   signalsAll: 'strategy.signals.>',
   ordersAll: 'executor.orders.>',

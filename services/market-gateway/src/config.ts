@@ -1,3 +1,4 @@
+import { hostname } from 'node:os';
 import { TICKER_PATTERN } from '@vigil/contracts';
 import { alpacaConfig, baseConfig, clockConfig, envInt, envSymbols } from '@vigil/service-kit';
 import * as z from 'zod';
@@ -34,6 +35,11 @@ export const GatewayConfig = z.object({
   PUBLISH_TIMEOUT_MS: envInt(2_000, { min: 50 }),
   // Below the watchdog's command timeout (5 s), so it hears the outcome rather than timing out.
   RECONNECT_REPLY_TIMEOUT_MS: envInt(4_000, { min: 100 }),
+  /** This replica's name in the gateway lease: stable across its restarts (a restarted replica reclaims its own lease
+   * at once), distinct between replicas. The host name by default: the pod or container name. */
+  REPLICA_ID: z.string().min(1).max(128).default(hostname()),
+  /** The lease's TTL: a standby takes over this long (plus a third of it) after the leader's last renewal. */
+  LEASE_TTL_MS: envInt(5_000, { min: 1_000 }),
   ...clockConfig,
 });
 export type GatewayConfig = z.infer<typeof GatewayConfig>;

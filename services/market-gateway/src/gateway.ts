@@ -34,6 +34,10 @@ export interface GatewayDeps {
   /** Shown by `nats micro ls` for the NATS service `market-gateway` (startService's, from package.json). */
   version?: string;
   rest?: AlpacaRest;
+  /** Whether this replica holds the gateway lease (replica.ts): every publish checks it. Default: always. */
+  mayPublish?: () => boolean;
+  /** Fetch the gap from REST at once, before the stream is up (a replica taking over from a dead leader). */
+  backfillAtStart?: boolean;
 }
 
 export interface Gateway {
@@ -42,7 +46,8 @@ export interface Gateway {
   gapFiller: GapFiller;
   clock: MarketClock;
   heartbeat: () => GatewayHeartbeat;
-  stop(): Promise<void>;
+  /** `flush: false` (stepping down): what is queued is dropped, for the next leader backfills it. */
+  stop(opts?: { flush?: boolean }): Promise<void>;
 }
 
 /** Wires the feed, the publisher, backfill, outage polling, heartbeats and commands together. */
@@ -71,6 +76,7 @@ export async function createGateway(deps: GatewayDeps): Promise<Gateway> {
     publishTimeoutMs: config.PUBLISH_TIMEOUT_MS,
     onOverflowCleared: () => gapFiller?.trigger('bar buffer overflowed'),
     onStored: (bar, duplicate) => stored.record(bar, duplicate),
+    ...(deps.mayPublish && { mayPublish: deps.mayPublish }),
   });
   await publisher.loadLastPublished(jsm, symbols);
   const badBars = metrics.counter(
@@ -237,6 +243,8 @@ export async function createGateway(deps: GatewayDeps): Promise<Gateway> {
     schema: GatewayHeartbeat,
     build: heartbeatOf,
     intervalMs: config.HEARTBEAT_INTERVAL_MS,
+    // Only the lease holder speaks on md.heartbeat: a leader waking fenced must not look like the gateway.
+    ...(deps.mayPublish && { when: deps.mayPublish }),
     logger,
     metrics,
     failures: { name: 'gateway_heartbeat_failures_total', help: 'Heartbeats that could not be sent' },
@@ -267,10 +275,15 @@ export async function createGateway(deps: GatewayDeps): Promise<Gateway> {
     deps.version,
   );
 
+  let stopped = false;
   void (async () => {
-    for await (const s of nc.status()) if (s.type === 'reconnect') publisher.reconnected();
+    for await (const s of nc.status()) {
+      if (stopped) break; // a replica that stepped down: its publisher is gone
+      if (s.type === 'reconnect') publisher.reconnected();
+    }
   })();
 
+  if (deps.backfillAtStart) filler.trigger('took over the gateway lease');
   supervisor.start();
   poller.start();
   auditor.start();
@@ -282,7 +295,8 @@ export async function createGateway(deps: GatewayDeps): Promise<Gateway> {
     gapFiller: filler,
     clock,
     heartbeat: () => heartbeatOf(),
-    stop: async () => {
+    stop: async ({ flush = true } = {}) => {
+      stopped = true;
       await commands.stop().catch(() => {});
       heartbeat.stop();
       poller.stop();
@@ -291,7 +305,7 @@ export async function createGateway(deps: GatewayDeps): Promise<Gateway> {
       filler.stop();
       clock.stop();
       // Whatever is queued still goes out before NATS drains.
-      await Promise.race([publisher.idle(), new Promise((r) => setTimeout(r, 3000))]);
+      if (flush) await Promise.race([publisher.idle(), new Promise((r) => setTimeout(r, 3000))]);
       publisher.stop();
     },
   };

@@ -1,16 +1,15 @@
 import { packageVersion, startService } from '@vigil/service-kit';
 import { GatewayConfig } from './config.js';
-import { createGateway, type Gateway } from './gateway.js';
-import { gatewayHealth } from './health.js';
+import { startReplica, type Replica } from './replica.js';
 
-let gateway: Gateway | null = null;
+let replica: Replica | null = null;
 const svc = await startService({
   name: 'market-gateway',
   version: packageVersion(import.meta.url),
   configSchema: GatewayConfig,
   secrets: (c) => [c.APCA_API_KEY_ID, c.APCA_API_SECRET_KEY],
-  health: () => gateway && gatewayHealth(gateway.heartbeat()),
+  health: () => replica?.health() ?? null,
 });
-gateway = await createGateway(svc);
-svc.onShutdown({ name: 'stop feed and flush bars', run: () => gateway?.stop() });
+replica = await startReplica(svc);
+svc.onShutdown({ name: 'stop feed, flush bars, release the lease', run: () => replica?.stop() });
 svc.started();

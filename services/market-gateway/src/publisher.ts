@@ -31,6 +31,11 @@ export interface PublisherDeps {
    * were never marked published, so a backfill started here (holding live bars first) fetches exactly them.
    */
   onOverflowCleared?: () => void;
+  /**
+   * Checked before each batch: false while this replica may not publish (a standby, or a leader whose lease could
+   * have lapsed). The bars wait; the replica stops the publisher when it steps down.
+   */
+  mayPublish?: () => boolean;
   /** Every ack, as it comes: `duplicate` when the stream already had the bar's msg id (the audit's record). */
   onStored?: (bar: Bar, duplicate: boolean) => void;
   now?: () => number;
@@ -38,6 +43,10 @@ export interface PublisherDeps {
 
 class ReconnectedError extends Error {
   override name = 'ReconnectedError';
+}
+
+export class NotLeaderError extends Error {
+  override name = 'NotLeaderError';
 }
 
 /** A promise that only ever rejects, when the connection it stands for is replaced. */
@@ -308,6 +317,8 @@ export class BarPublisher {
    * them at once.
    */
   private async publishNextBatch(attempt: number): Promise<number> {
+    if (this.deps.mayPublish && !this.deps.mayPublish())
+      throw new NotLeaderError('this replica does not hold the gateway lease; not publishing');
     const batch = nextBatch(this.queue, this.maxInFlight);
     const results = await Promise.allSettled(batch.map((entry) => this.publishOne(entry)));
     const done = new Set(batch.filter((_, i) => results[i]!.status === 'fulfilled'));
@@ -355,7 +366,10 @@ export class BarPublisher {
           signal: this.stopping.signal,
           onRetry: ({ err, attempt }) => {
             // Once per outage: NATS can be gone for minutes, and the bars wait in the buffer meanwhile.
-            if (attempt === 1)
+            if (attempt !== 1) return;
+            if (err instanceof NotLeaderError)
+              this.log.warn({ queued: this.queue.length }, 'the lease could have lapsed: holding bars, not publishing');
+            else
               this.log.error(
                 { err, queued: this.queue.length },
                 'cannot publish bars to JetStream; holding them and retrying',

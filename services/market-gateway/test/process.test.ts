@@ -75,23 +75,28 @@ describe('market-gateway as a process', () => {
     });
     await waitFor('the HTTP server', () => /"url":"(http:[^"]+)"/.test(p.out()), { timeoutMs: 20_000 });
     const url = /"url":"(http:[^"]+)"/.exec(p.out())![1]!;
+    // Alone, it takes the gateway lease and streams.
     await waitFor(
-      'ready',
+      'streaming',
       async () =>
-        (await fetch(`${url}/readyz`).then(
-          (r) => r.status,
-          () => 0,
-        )) === 200,
+        /vigil_gateway_state\{state="streaming",service="market-gateway"\} 1/.test(
+          await fetch(`${url}/metrics`).then(
+            (r) => r.text(),
+            () => '',
+          ),
+        ),
       { timeoutMs: 20_000 },
     );
-    expect(await (await fetch(`${url}/metrics`)).text()).toMatch(
-      /vigil_gateway_state\{state="streaming",service="market-gateway"\} 1/,
+    expect((await fetch(`${url}/readyz`)).status).toBe(200);
+    expect(await (await fetch(`${url}/metrics`)).text()).toMatch(/vigil_gateway_leader\{service="market-gateway"\} 1/);
+    // Its first reports may come from the moment it stood by, before its first read of the lease.
+    const ok = await waitFor('an ok health report while leading', () =>
+      reports.find((r) => r.status === 'ok' && r.figures.leader === 1),
     );
-    const ok = await waitFor('an ok health report', () => reports.find((r) => r.status === 'ok'));
     expect(ok).toMatchObject({
       service: 'market-gateway',
       version: packageVersion(import.meta.url),
-      figures: { streaming: 1 },
+      figures: { streaming: 1, leader: 1 },
     });
     expect(ok.notes[0]).toMatch(/^feed streaming/);
     await nc.close();

@@ -77,3 +77,29 @@ export const GatewayHeartbeat = z.strictObject({
   audit: AuditReport,
 });
 export type GatewayHeartbeat = z.infer<typeof GatewayHeartbeat>;
+
+/** The value of the gateway lease (KV `gateway_leader`, key `leader`). */
+export const GatewayLease = z.strictObject({
+  v: schemaVersion,
+  /** The replica holding it (`REPLICA_ID`, the host name by default): stable across a restart of that replica. */
+  holder: z.string().min(1),
+  /** Its process (the heartbeat's `instanceId`). */
+  instanceId: z.string().min(1),
+  /** When the holder took it (its clock). */
+  since: isoInstant,
+});
+export type GatewayLease = z.infer<typeof GatewayLease>;
+
+/** A standby gateway's heartbeat on `md.standby`: ready to take over when the lease lapses. */
+export const StandbyHeartbeat = z.strictObject({
+  v: schemaVersion,
+  service: token,
+  instanceId: z.string().min(1),
+  replicaId: z.string().min(1),
+  seq: nonNegativeInt,
+  sentAt: isoInstant,
+  /** The lease's holder as this standby last read it (replica and process); null when nobody holds it. */
+  leader: z.strictObject({ replicaId: z.string().min(1), instanceId: z.string().min(1) }).nullable(),
+  leaseTtlMs: nonNegativeInt,
+});
+export type StandbyHeartbeat = z.infer<typeof StandbyHeartbeat>;
