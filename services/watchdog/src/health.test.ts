@@ -3,7 +3,7 @@ import { watchdogHealth, type HealthView } from './health.js';
 
 const calm: HealthView = {
   phase: 'open',
-  gateway: { up: true, state: 'streaming', instanceId: 'market-gateway-1', lastHeartbeatAgeMs: 400 },
+  gateway: { up: true, state: 'streaming', instanceId: 'market-gateway-1', lastHeartbeatAgeMs: 400, standbys: [] },
   barsPerMinute: 3,
   lastBarAgeMs: 2_000,
   reconnects: 1,

@@ -115,7 +115,9 @@ function chart(history) {
 }
 function render(s) {
   set('phase', s.phase, s.phase === 'open' ? 'ok' : s.phase === 'closed' ? 'muted' : 'warn');
-  set('gateway', (s.gateway.up ? 'up' : 'DOWN') + (s.gateway.state ? ' · ' + s.gateway.state : ''), s.gateway.up ? 'ok' : 'bad');
+  set('gateway', (s.gateway.up ? 'up' : 'DOWN') + (s.gateway.state ? ' · ' + s.gateway.state : '') +
+    (s.gateway.standbys && s.gateway.standbys.length ? ' · standby ' + s.gateway.standbys.join(', ') : ' · no standby'),
+    s.gateway.up ? 'ok' : 'bad');
   set('bpm', String(s.barsPerMinute)); set('reconnects', String(s.reconnects));
   set('uptime', s.uptimePct.toFixed(2) + ' %', s.uptimePct >= 99 ? 'ok' : 'warn');
   set('open-alerts', String(s.openAlerts), s.openAlerts ? 'bad' : 'ok');

@@ -422,6 +422,23 @@ describe('rules: gateway heartbeat and reconnects', () => {
     ]);
   });
 
+  it('says in gateway_down whether a standby replica is up (seen within the timeout) or none is', () => {
+    const alone = new Sim();
+    alone.heartbeats = false;
+    alone.runUntil(30_000);
+    expect(alone.alerts('gateway_down')[0]).toMatchObject({ details: { standbys: [] } });
+    expect(alone.alerts('gateway_down')[0]!.message).toMatch(/no standby gateway is running/);
+
+    const paired = new Sim();
+    paired.heartbeats = false;
+    paired.send({ type: 'standby', replicaId: 'gw-stale' });
+    paired.now = 20_000;
+    paired.send({ type: 'standby', replicaId: 'gw-b' });
+    paired.runUntil(30_000);
+    expect(paired.alerts('gateway_down')[0]).toMatchObject({ details: { standbys: ['gw-b'] } });
+    expect(paired.alerts('gateway_down')[0]!.message).toMatch(/standby gw-b is up but has not taken the lease/);
+  });
+
   it('announces every reconnect and alerts flap once for more than 3 reconnects in 10 minutes', () => {
     const sim = new Sim();
     sim.runUntil(10_000);

@@ -75,6 +75,8 @@ export interface WatchState {
   lastHeartbeatAt: number;
   gateway: { instanceId: string; state: GatewayState; reconnects: number; audit: AuditTotals } | null;
   gatewayDown: { id: string; since: number } | null;
+  /** Standby gateway replicas by replica id, and when each was last heard on `md.standby`. */
+  standbys: Record<string, number>;
   /** Gateway conditions a person must fix or watch, open until the heartbeat says otherwise. */
   gatewayAlerts: Partial<Record<GatewayAlertKind, { id: string; since: number }>>;
   incident: Incident | null;
@@ -117,6 +119,8 @@ export type WatchEvent =
       /** How long the live stream has been down as the gateway measures it (its own clock), or null. */
       liveDownForMs: number | null;
     }
+  /** A standby gateway replica said it is ready to take over (`md.standby`). */
+  | { type: 'standby'; replicaId: string }
   | { type: 'strategy'; decidedBarT: Record<string, number> }
   | { type: 'positions'; bySymbol: Record<string, number> }
   | {
@@ -186,6 +190,7 @@ export function initialState(
     lastHeartbeatAt: now,
     gateway: null,
     gatewayDown: null,
+    standbys: {},
     gatewayAlerts: {},
     incident,
     executorHalted: saved?.executorHalted ?? false,
@@ -263,6 +268,9 @@ export function step(
       break;
     case 'strategy':
       onDecisions(s.decisions, event.decidedBarT, now);
+      break;
+    case 'standby':
+      s.standbys[event.replicaId] = now;
       break;
     case 'positions':
       s.positions = { bySymbol: event.bySymbol, readAt: now };
@@ -455,15 +463,20 @@ function evaluate(cfg: RulesConfig, s: WatchState, now: number, actions: Action[
   const watching = s.phase !== 'closed';
   if (watching && !s.gatewayDown && now - s.lastHeartbeatAt >= cfg.heartbeatTimeoutMs) {
     s.gatewayDown = { id: `gateway-${iso(now)}`, since: s.lastHeartbeatAt };
+    const ready = readyStandbys(cfg, s, now);
     actions.push(
       alert(
         'gateway_down',
         'critical',
         'open',
         s.gatewayDown.id,
-        `no gateway heartbeat for ${secs(now - s.lastHeartbeatAt)}`,
+        `no gateway heartbeat for ${secs(now - s.lastHeartbeatAt)}; ${
+          ready.length
+            ? `standby ${ready.join(', ')} is up but has not taken the lease: check its log and the gateway_leader KV bucket`
+            : 'no standby gateway is running'
+        }`,
         null,
-        { lastHeartbeatAt: iso(s.lastHeartbeatAt), phase: s.phase },
+        { lastHeartbeatAt: iso(s.lastHeartbeatAt), phase: s.phase, standbys: ready },
       ),
     );
   }
@@ -583,6 +596,18 @@ function escalate(cfg: RulesConfig, s: WatchState, inc: Incident, now: number, a
       }),
     }),
   );
+}
+
+/** The standby replicas heard within the heartbeat timeout: up, ready to take the lease. */
+export function readyStandbys(
+  cfg: Pick<RulesConfig, 'heartbeatTimeoutMs'>,
+  s: Pick<WatchState, 'standbys'>,
+  now: number,
+): string[] {
+  return Object.entries(s.standbys)
+    .filter(([, at]) => now - at < cfg.heartbeatTimeoutMs)
+    .map(([id]) => id)
+    .sort();
 }
 
 /** The watchdog no longer holds the executor halted (resumed, or left for a person). */

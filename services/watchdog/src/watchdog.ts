@@ -5,6 +5,7 @@ import {
   barEnd,
   decodeOn,
   GatewayHeartbeat,
+  StandbyHeartbeat,
   StrategyHeartbeat,
   subjects,
   type Alert,
@@ -27,6 +28,7 @@ import type { WatchdogConfig } from './config.js';
 import {
   initialState,
   persisted,
+  readyStandbys,
   rulesConfig,
   staleMarketMs,
   step,
@@ -71,7 +73,14 @@ export interface WatchdogStatus {
   instanceId: string;
   startedAt: string;
   phase: MarketPhase;
-  gateway: { up: boolean; state: GatewayState | null; instanceId: string | null; lastHeartbeatAgeMs: number };
+  gateway: {
+    up: boolean;
+    state: GatewayState | null;
+    instanceId: string | null;
+    lastHeartbeatAgeMs: number;
+    /** Standby replicas heard lately (`md.standby`): ready to take over when the leader's lease lapses. */
+    standbys: string[];
+  };
   barsPerMinute: number;
   history: { minute: string; bars: number }[];
   symbols: { symbol: string; lastBarAgeMs: number }[];
@@ -199,7 +208,11 @@ export async function createWatchdog(deps: WatchdogDeps): Promise<Watchdog> {
 
   /** Decode each message as `schema`, checked against its subject; count and skip a malformed one. */
   const onMessage =
-    <S extends z.ZodType>(kind: 'heartbeat' | 'bar' | 'strategy', schema: S, handle: (value: z.infer<S>) => void) =>
+    <S extends z.ZodType>(
+      kind: 'heartbeat' | 'bar' | 'strategy' | 'standby',
+      schema: S,
+      handle: (value: z.infer<S>) => void,
+    ) =>
     (err: Error | null, msg: Msg) => {
       if (err) return log.error({ err, kind }, 'subscription failed');
       const d = decodeOn(schema, msg.subject, msg.data);
@@ -248,6 +261,9 @@ export async function createWatchdog(deps: WatchdogDeps): Promise<Watchdog> {
     nc.subscribe(subjects.bars1mAll, { callback: onMessage('bar', Bar, onBar) }),
     nc.subscribe(subjects.strategyHeartbeat, {
       callback: onMessage('strategy', StrategyHeartbeat, onStrategyHeartbeat),
+    }),
+    nc.subscribe(subjects.gatewayStandby, {
+      callback: onMessage('standby', StandbyHeartbeat, (hb) => apply({ type: 'standby', replicaId: hb.replicaId })),
     }),
   ];
   const positions = new PositionsWatcher(
@@ -340,6 +356,7 @@ export async function createWatchdog(deps: WatchdogDeps): Promise<Watchdog> {
         state: state.gateway?.state ?? null,
         instanceId: state.gateway?.instanceId ?? null,
         lastHeartbeatAgeMs: t - state.lastHeartbeatAt,
+        standbys: readyStandbys(cfg, state, t),
       },
       barsPerMinute: stats.barsPerMinute(t),
       history: stats.history(t),
