@@ -69,7 +69,7 @@ export async function startTestStack(dir: string, ha: boolean): Promise<TestStac
   try {
     if (ha) await formCluster(stack);
     // The first stack builds the image (a cold build takes over a minute here); the ha stack reuses it.
-    await stack.up(ha ? 9 : 6, ha ? 180_000 : 300_000);
+    await stack.up(ha ? 10 : 6, ha ? 180_000 : 300_000);
     ops = await watchAsOps(settings.ports.nats, settings.passwords.ops, caFile);
   } catch (err) {
     const down = await end();

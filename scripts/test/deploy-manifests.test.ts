@@ -358,7 +358,10 @@ describe('Kubernetes manifests: schemas, disruption budgets, pod security, netwo
       const mine = budgets.filter((b) => selects(b.spec.selector, labels));
       expect(mine.length, `${w.kind} ${w.metadata.name}`).toBe(1);
       const [budget] = mine as [Obj];
-      if (w.spec.replicas > 1) {
+      if (w.metadata.name === 'market-gateway') {
+        // Leader and standby: a drain may take one, never both.
+        expect(budget.spec.minAvailable, w.metadata.name).toBe(1);
+      } else if (w.spec.replicas > 1) {
         // At most a minority of the servers at once.
         expect(budget.spec.maxUnavailable, w.metadata.name).toBeLessThan(w.spec.replicas / 2);
       } else {
@@ -366,8 +369,11 @@ describe('Kubernetes manifests: schemas, disruption budgets, pod security, netwo
         expect(budget.spec.minAvailable, w.metadata.name).toBe(1);
       }
     }
-    // The gateway stays alone, replaced only after it stopped (issue 16 adds a standby).
-    expect(named('Deployment', 'market-gateway').spec).toMatchObject({ replicas: 1, strategy: { type: 'Recreate' } });
+    // The gateway runs a leader and a standby (the lease decides which streams); a rollout never takes both down.
+    expect(named('Deployment', 'market-gateway').spec).toMatchObject({
+      replicas: 2,
+      strategy: { type: 'RollingUpdate', rollingUpdate: { maxSurge: 1, maxUnavailable: 0 } },
+    });
   });
 
   it.each(workloads.map((w) => [w.metadata.name as string, w] as const))(
@@ -741,8 +747,23 @@ describe('docker-compose.yml', () => {
         const config = JSON.parse(out) as Obj;
         const svc = config.services as Record<string, Obj>;
         expect(Object.keys(svc).sort()).toEqual(
-          ['executor', 'market-gateway', 'nats', 'nats-1', 'nats-2', 'nats-3', 'sim', 'strategy', 'watchdog'].sort(),
+          [
+            'executor',
+            'market-gateway',
+            'market-gateway-standby',
+            'nats',
+            'nats-1',
+            'nats-2',
+            'nats-3',
+            'sim',
+            'strategy',
+            'watchdog',
+          ].sort(),
         );
+        // Two gateway replicas under one lease, each with its own name in it.
+        const replicas = ['market-gateway', 'market-gateway-standby'].map((n) => svc[n]!.environment.REPLICA_ID);
+        expect(new Set(replicas).size).toBe(2);
+        expect(svc['market-gateway-standby']!.environment.NATS_PASS).toBe(svc['market-gateway']!.environment.NATS_PASS);
         expect(svc.nats!.ports[0]).toMatchObject({ host_ip: '127.0.0.1', published: '14222', target: 4222 });
         for (const name of SERVICES) {
           const own = passwords[NATS_USERS[name].passwordVar]!;
