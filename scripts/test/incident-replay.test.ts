@@ -157,7 +157,13 @@ describe('a full session with 30+ faults, the 33-minute freeze, a gateway kill a
     // The session really ran: 390 minutes of a liquid symbol.
     expect(system.sim.emittedBars('SPY')).toHaveLength(390);
     // Bars came from all three paths: the stream, REST backfill, and REST polling while the feed was frozen.
-    expect(new Set(bars.map((b) => b.source))).toEqual(new Set(['live', 'backfill', 'poll']));
+    const sources = new Set(bars.map((b) => b.source));
+    for (const path of ['live', 'backfill', 'poll'] as const) expect(sources).toContain(path);
+    // And the audit: late-trade corrections the stream never delivered (it was down, or polling carried the
+    // minute) are stored as the bar's next revision (about 10 a session here, and no hole, when this was written).
+    // A hole it fills would still pass exactlyOnce above: complete is what counts; which layer missed it is
+    // data_repaired's to say.
+    expect([...sources].every((s) => ['live', 'backfill', 'poll', 'audit'].includes(s))).toBe(true);
   });
 
   it('lets the strategy decide on each bar exactly once', async () => {
