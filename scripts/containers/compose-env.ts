@@ -59,6 +59,9 @@ export const HA_THRESHOLDS = {
   SERVICE_DOWN_AFTER_MS: '15000',
   DEGRADED_ALERT_MS: '20000',
   UNMANAGED_ALERT_MS: '30000',
+  // The gateway lease outlasts a node's failover too: at 5 s the leader, cut off from the lease's stream while a
+  // new stream leader was elected (8 s), fenced itself and the lease moved (seen in CI: a feed reconnect).
+  LEASE_TTL_MS: '20000',
 } as const;
 
 /** `n` different free ports (each asked of the OS in turn: two asks at once could be given the same one). */

@@ -1,13 +1,14 @@
 // Issue 15's container suite: the image built, the compose stack up on the simulator, and what an operator of
 // `docker compose` will do to it: pause the gateway, kill NATS, restart the gateway, lose a node of the ha
-// cluster, take it all down. Each stack is its own project (`vigil-ct-…`) on free host ports, with its own env
+// cluster, kill the gateway holding the lease, take it all down. Each stack is its own project (`vigil-ct-…`) on free host ports, with its own env
 // file: a developer's .env, own stack and local nats-server on 4222 are never touched. Waits are generous;
 // nothing here asserts a time (BENCHMARKS.md has the figures).
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { jetstreamManager } from '@nats-io/jetstream';
-import type { Alert } from '@vigil/contracts';
+import { Kvm } from '@nats-io/kv';
+import { type Alert, decodeAs, GatewayLease, kvBuckets } from '@vigil/contracts';
 import { waitFor } from '@vigil/service-kit/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { lastCommonMinute, ledgerFaults } from './bar-ledger.js';
@@ -25,6 +26,15 @@ const WAIT = { timeoutMs: 90_000, intervalMs: 500 };
 /** Alerts stored in ALERTS since `since` (wall ms; the containers share this host's clock). */
 async function alertsSince(s: TestStack, since: number): Promise<Alert[]> {
   return (await s.ops.alerts()).filter((a) => Date.parse(a.at) >= since);
+}
+
+/** The replica holding the gateway lease, as ops reads it from KV; null while nobody holds it. */
+async function leaseHolder(s: TestStack): Promise<string | null> {
+  const kv = await new Kvm(s.ops.nc).open(kvBuckets.gatewayLeader.name);
+  const entry = await kv.get('leader');
+  if (entry?.operation !== 'PUT') return null;
+  const lease = decodeAs(GatewayLease, 'gateway lease', entry.value);
+  return lease.ok ? lease.value.holder : null;
 }
 
 /** Every service sent a health report after `since`, and answers /healthz on its host port. */
@@ -201,6 +211,20 @@ describe.skipIf(unavailable !== null)(title, () => {
         ([n, c]) => c !== restartsBefore[n] && !n.endsWith(`-${victim}-1`),
       );
       expect(restarted).toEqual([]);
+    });
+
+    it('7. kill the gateway that holds the lease: the standby streams, and BARS has every bar exactly once', async () => {
+      const holder = await waitFor('a gateway holding the lease', () => leaseHolder(s).catch(() => null), WAIT);
+      // REPLICA_ID in docker-compose.yml: market-gateway-1 is `market-gateway`, market-gateway-2 the standby.
+      const [victim, heir] =
+        holder === 'market-gateway-1'
+          ? ['market-gateway', 'market-gateway-2']
+          : ['market-gateway-standby', 'market-gateway-1'];
+      await s.barsAdvance(1, WAIT.timeoutMs);
+      await s.stack.compose(['kill', victim]);
+      await waitFor(`${heir} holding the lease`, async () => (await leaseHolder(s).catch(() => null)) === heir, WAIT);
+      await s.barsAdvance(3, WAIT.timeoutMs);
+      expect(ledgerFaults((await s.settled(WAIT.timeoutMs)).ledger)).toEqual({});
     });
 
     it('6. down -v leaves no container, network or volume of the ha project', async () => {
