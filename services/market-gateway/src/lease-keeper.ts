@@ -29,6 +29,8 @@ export interface LeaseKeeperDeps {
 export class LeaseKeeper {
   private revision: number | null = null;
   private lastWriteSentAt: number | null = null;
+  /** When this replica took the lease it holds (its clock). */
+  private takenAt = 0;
   private leading = false;
   private holder: { replicaId: string; instanceId: string } | null = null;
   private timer: NodeJS.Timeout | null = null;
@@ -97,12 +99,13 @@ export class LeaseKeeper {
     }
   }
 
-  private value(): Uint8Array {
+  /** The entry this replica writes; `since` stays when it took the lease, through every renewal. */
+  private value(since: number): Uint8Array {
     return encode(GatewayLease, {
       v: 1,
       holder: this.deps.replicaId,
       instanceId: this.deps.instanceId,
-      since: new Date(this.now()).toISOString(),
+      since: new Date(since).toISOString(),
     });
   }
 
@@ -110,7 +113,7 @@ export class LeaseKeeper {
     if (!this.holds()) return this.lose('the lease could have lapsed: no renewal got through in time');
     const sentAt = this.deps.mono();
     try {
-      this.revision = await this.deps.kv.update(LEASE_KEY, this.value(), this.revision ?? 0);
+      this.revision = await this.deps.kv.update(LEASE_KEY, this.value(this.takenAt), this.revision ?? 0);
       this.lastWriteSentAt = sentAt;
     } catch (err) {
       this.m.failures.inc({ op: 'renew' });
@@ -131,11 +134,12 @@ export class LeaseKeeper {
     const move = standbyMove(read, this.deps.replicaId);
     if (move.move === 'wait') return;
     const sentAt = this.deps.mono();
+    const takenAt = this.now();
     try {
       this.revision =
         move.move === 'take'
-          ? await this.deps.kv.create(LEASE_KEY, this.value())
-          : await this.deps.kv.update(LEASE_KEY, this.value(), move.revision);
+          ? await this.deps.kv.create(LEASE_KEY, this.value(takenAt))
+          : await this.deps.kv.update(LEASE_KEY, this.value(takenAt), move.revision);
     } catch (err) {
       // Another standby got there first (create finds the key, or the revision moved): it leads.
       if (!isWrongLastSequence(err)) {
@@ -145,6 +149,7 @@ export class LeaseKeeper {
       return;
     }
     this.lastWriteSentAt = sentAt;
+    this.takenAt = takenAt;
     this.leading = true;
     this.holder = null;
     this.m.changes.inc({ to: 'leader' });

@@ -1,6 +1,6 @@
 import { Kvm } from '@nats-io/kv';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
-import { kvBuckets } from '@vigil/contracts';
+import { decodeAs, GatewayLease, kvBuckets } from '@vigil/contracts';
 import { Metrics } from '@vigil/service-kit';
 import { captureLogger, startNats, waitFor, type NatsServerHandle } from '@vigil/service-kit/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -17,6 +17,14 @@ afterAll(async () => {
   await nc?.close();
   await server?.cleanup();
 });
+
+/** The lease entry as stored. */
+async function storedLease(): Promise<GatewayLease | null> {
+  const entry = await (await new Kvm(nc).open(kvBuckets.gatewayLeader.name)).get('leader');
+  if (entry?.operation !== 'PUT') return null;
+  const lease = decodeAs(GatewayLease, 'lease', entry.value);
+  return lease.ok ? lease.value : null;
+}
 
 /** A keeper driven by hand (`tick()`), on a monotonic clock the test moves. */
 async function keeper(replicaId: string, instanceId = `${replicaId}-1`) {
@@ -46,11 +54,15 @@ describe('LeaseKeeper on a real nats-server', () => {
     expect([a.k.holds(), b.k.holds()]).toEqual([true, false]);
     expect(b.k.leader()).toEqual({ replicaId: 'gw-a', instanceId: 'gw-a-1' });
 
-    // a renews while alive; b still waits.
+    // a renews while alive; b still waits. The entry keeps saying since when a holds it.
+    const taken = await storedLease();
+    expect(taken).toMatchObject({ holder: 'gw-a', instanceId: 'gw-a-1' });
+    await new Promise((r) => setTimeout(r, 20));
     a.advance(300);
     await a.k.tick();
     await b.k.tick();
     expect([a.k.holds(), b.k.holds()]).toEqual([true, false]);
+    expect(await storedLease()).toEqual(taken);
 
     // a freezes (no more ticks). Its entry ages out on the server; b takes the lease.
     a.advance(5000);
