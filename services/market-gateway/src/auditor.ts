@@ -126,9 +126,11 @@ export class Auditor {
     };
 
     const found: Record<string, { missing: string[]; revised: string[] }> = {};
+    const repairs: Repairs = { missing: 0, revised: 0 };
     const note = (symbol: string, kind: keyof Repairs, t: string) => {
       found[symbol] ??= { missing: [], revised: [] };
       found[symbol][kind].push(t);
+      repairs[kind] += 1;
       this.totals[kind] += 1;
       this.m.repairs.inc({ kind });
     };
@@ -140,23 +142,15 @@ export class Auditor {
         publisher.lastStored().get(symbol),
         window,
       );
-      for (const wire of findings.unconfirmed) {
+      // Minutes up to the newest stored bar go outside the ordering rules (the stream's dedup decides); later
+      // ones through them. Either way the ack says whether it was a hole.
+      const checked = [
+        ...findings.unconfirmed.map((wire) => [wire, (bar: Bar) => publisher.offerRepair(bar)] as const),
+        ...findings.beyond.map((wire) => [wire, (bar: Bar) => publisher.offerConfirmed(bar)] as const),
+      ];
+      for (const [wire, send] of checked) {
         const bar = asBar(wire, symbol);
-        if (bar)
-          checks.push(publisher.offerRepair(bar).then((hole) => (hole ? note(symbol, 'missing', bar.t) : undefined)));
-      }
-      for (const wire of findings.beyond) {
-        const bar = asBar(wire, symbol);
-        if (!bar) continue;
-        checks.push(
-          new Promise<void>((done) => {
-            const outcome = publisher.offer(bar, (hole) => {
-              if (hole) note(symbol, 'missing', bar.t);
-              done();
-            });
-            if (outcome !== 'queued') done();
-          }),
-        );
+        if (bar) checks.push(send(bar).then((hole) => (hole ? note(symbol, 'missing', bar.t) : undefined)));
       }
       for (const wire of findings.revised) {
         const bar = asBar(wire, symbol);
@@ -164,10 +158,6 @@ export class Auditor {
       }
     }
     await Promise.all(checks);
-    const repairs = Object.values(found).reduce(
-      (sum, f) => ({ missing: sum.missing + f.missing.length, revised: sum.revised + f.revised.length }),
-      { missing: 0, revised: 0 },
-    );
     const window_ = { from: new Date(window.start).toISOString(), through: new Date(window.through).toISOString() };
     if (repairs.missing + repairs.revised > 0)
       this.log.warn(

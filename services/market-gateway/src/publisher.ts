@@ -238,6 +238,13 @@ export class BarPublisher {
     });
   }
 
+  /** `offer`, resolving once acked to whether the stream stored it; false at once when it was not queued. */
+  offerConfirmed(bar: Bar): Promise<boolean> {
+    return new Promise((settle) => {
+      if (this.offer(bar, settle) !== 'queued') settle(false);
+    });
+  }
+
   private orderOf(symbol: string): SymbolOrder {
     return this.orders.get(symbol) ?? initialOrder;
   }
