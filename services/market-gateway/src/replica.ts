@@ -57,10 +57,9 @@ export async function startReplica(deps: ReplicaDeps): Promise<Replica> {
         } catch (err) {
           log.error({ err }, 'took the lease but could not start streaming; giving the lease up for another replica');
           await keeper.resign('could not start streaming');
-          return;
         }
-        // Lost again while starting: stop at once.
-        if (!keeper.holds()) await stepDown('the lease lapsed while the gateway started');
+        // Lost while starting: its publishes are fenced already, and the keeper's onLost, queued behind this,
+        // stops it (stepping down here too would start the standby heartbeat twice).
       }),
     onLost: (reason) => serially('stepping down', () => stepDown(reason)),
   });
