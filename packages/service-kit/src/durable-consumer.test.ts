@@ -87,3 +87,26 @@ it('keeps consuming after the NATS server restarts', async () => {
   await consumer.stop();
   expect(seen).toEqual(['t.r.before', 't.r.after']);
 }, 30_000);
+
+// The executor stops its consumer right after starting it in tests and on a quick shutdown: a stop that lands
+// while the loop still awaits `consume()` must end the loop, not leave it iterating a pull nobody stops.
+it('stops when asked while it is still attaching', async () => {
+  const { logger } = captureLogger();
+  for (let i = 0; i < 5; i++) {
+    const consumer = runDurableConsumer({
+      nc,
+      stream: 'T',
+      durable: 'd',
+      logger,
+      metrics: new Metrics('test', { defaultMetrics: false }),
+      handle: async (): Promise<Disposition> => 'ack',
+    });
+    // Let the loop reach `consume()` on some rounds and not on others.
+    if (i > 0) await new Promise((r) => setTimeout(r, i));
+    const stopped = await Promise.race([
+      consumer.stop().then(() => 'stopped'),
+      new Promise((r) => setTimeout(() => r('still running after 8 s'), 8_000)),
+    ]);
+    expect(stopped).toBe('stopped');
+  }
+});

@@ -93,6 +93,11 @@ export function runDurableConsumer(opts: DurableConsumerOptions): DurableConsume
       try {
         const consumer = await jetstream(opts.nc).consumers.get(opts.stream, opts.durable);
         messages = await consumer.consume({ max_messages: opts.batch ?? 50, expires: opts.pullExpiresMs ?? 5_000 });
+        // stop() may have come while `consume()` was pending: it found no pull to stop, so this one must end here.
+        if (stopped) {
+          messages.stop();
+          break;
+        }
         if (attempt > 0) log.info('consumer re-attached');
         attempt = 0;
         for await (const msg of messages) {
