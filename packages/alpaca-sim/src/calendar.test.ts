@@ -5,6 +5,7 @@ import {
   nextOpenSession,
   nextTradingDate,
   nyDate,
+  nyOffsetMinutes,
   sessionOn,
   sessionsBetween,
   toNyIso,
@@ -46,5 +47,20 @@ describe('calendar', () => {
   it('prints New York offsets', () => {
     expect(toNyIso(Date.parse('2026-01-06T14:30:00Z'))).toBe('2026-01-06T09:30:00-05:00');
     expect(nyDate(Date.parse('2026-01-07T03:00:00Z'))).toBe('2026-01-06');
+  });
+
+  it('switches offset at the DST changes to the millisecond, asked in any order', () => {
+    // 2026: EDT from 2026-03-08 07:00 UTC, EST again from 2026-11-01 06:00 UTC.
+    const springs = Date.parse('2026-03-08T07:00:00Z');
+    const falls = Date.parse('2026-11-01T06:00:00Z');
+    for (const [ms, offset] of [
+      [springs, -240],
+      [springs - 1, -300],
+      [falls - 1, -240],
+      [falls, -300],
+      [springs + 1_800_000, -240],
+      [falls - 1_800_000, -240],
+    ] as const)
+      expect(nyOffsetMinutes(ms), new Date(ms).toISOString()).toBe(offset);
   });
 });
