@@ -110,3 +110,41 @@ it('stops when asked while it is still attaching', async () => {
     expect(stopped).toBe('stopped');
   }
 });
+
+it('handles lanes side by side, each in order, and acks every message once handled', async () => {
+  const jsm = await jetstreamManager(nc);
+  await jsm.consumers.add('T', { durable_name: 'l', ack_policy: AckPolicy.Explicit, filter_subject: 't.l.>' });
+  const js = jetstream(nc);
+  for (const s of ['a.1', 'a.2', 'b.1', 'a.3', 'b.2']) await js.publish(`t.l.${s}`, s);
+  let releaseA1 = () => {};
+  const a1Held = new Promise<void>((r) => {
+    releaseA1 = r;
+  });
+  const seen: string[] = [];
+  const { logger } = captureLogger();
+  const consumer = runDurableConsumer({
+    nc,
+    stream: 'T',
+    durable: 'l',
+    logger,
+    metrics: new Metrics('test', { defaultMetrics: false }),
+    lane: (msg) => msg.subject.split('.')[2] ?? '',
+    maxInFlight: 8,
+    handle: async (msg): Promise<Disposition> => {
+      const name = msg.subject.slice('t.l.'.length);
+      if (name === 'a.1') await a1Held;
+      seen.push(name);
+      return 'ack';
+    },
+  });
+  // Lane b is not held up by a.1; lane a waits for it.
+  await waitFor('lane b handled while a.1 is held', () => seen.includes('b.2'), { timeoutMs: 10_000 });
+  expect(seen).toEqual(['b.1', 'b.2']);
+  releaseA1();
+  await waitFor('lane a handled', () => seen.length === 5, { timeoutMs: 10_000 });
+  await consumer.stop();
+  expect(seen).toEqual(['b.1', 'b.2', 'a.1', 'a.2', 'a.3']);
+  const info = await jsm.consumers.info('T', 'l');
+  expect(info.num_ack_pending).toBe(0);
+  expect(info.num_pending).toBe(0);
+});

@@ -1,6 +1,7 @@
 import { jetstream, type ConsumerMessages, type JsMsg } from '@nats-io/jetstream';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { backoffDelay, type BackoffPolicy } from './backoff.js';
+import { KeyedLanes } from './keyed-lanes.js';
 import { retryDelay } from './retry.js';
 import type { Logger } from './logger.js';
 import type { Metrics } from './metrics.js';
@@ -13,8 +14,15 @@ export interface DurableConsumerOptions {
   nc: NatsConnection;
   stream: string;
   durable: string;
-  /** One message at a time, in order; a throw is logged, counted and the message redelivered with backoff. */
+  /**
+   * Called once per delivery; a throw is logged, counted and the message redelivered with backoff. Messages of
+   * one lane are handled one at a time, in order; different lanes run side by side.
+   */
   handle: (msg: JsMsg) => Promise<Disposition>;
+  /** The lane of a message (e.g. its symbol). Default: one lane, so every message waits for the one before. */
+  lane?: (msg: JsMsg) => string;
+  /** Messages handled or queued at once across lanes (default 1); keep it within the consumer's max_ack_pending. */
+  maxInFlight?: number;
   logger: Logger;
   metrics: Metrics;
   /** Messages pulled per batch (default 50). */
@@ -33,14 +41,15 @@ export interface DurableConsumerOptions {
 }
 
 export interface DurableConsumer {
-  /** Stop pulling, let the message in hand finish, then resolve. */
+  /** Stop pulling, let the messages in hand finish, then resolve. */
   stop(): Promise<void>;
 }
 
 /**
- * Pull from a durable JetStream consumer one message at a time, acknowledging each only after its handler
- * finished, so a restarted service resumes exactly after the last acknowledged message. If the consumer or
- * the connection fails the loop re-attaches with backoff: it never ends silently until `stop()`.
+ * Pull from a durable JetStream consumer, acknowledging each message only after its handler finished, so a
+ * restarted service resumes with every message it had not finished. Lanes (`lane`, `maxInFlight`) let messages
+ * of different keys overlap their round trips; within a lane they stay in order. If the consumer or the
+ * connection fails the loop re-attaches with backoff: it never ends silently until `stop()`.
  */
 export function runDurableConsumer(opts: DurableConsumerOptions): DurableConsumer {
   const log = opts.logger.child({ component: 'consumer', durable: opts.durable });
@@ -61,8 +70,11 @@ export function runDurableConsumer(opts: DurableConsumerOptions): DurableConsume
   const aborted = new AbortController();
   const pause = (ms: number) => sleep(ms, undefined, { signal: aborted.signal }).catch(() => undefined);
 
-  const handleOne = async (msg: JsMsg): Promise<void> => {
-    const keepAlive = setInterval(() => msg.working(), opts.workingEveryMs ?? 10_000);
+  const lanes = new KeyedLanes(opts.maxInFlight ?? 1);
+  const laneOf = opts.lane ?? (() => '');
+
+  /** Started when the message is queued: time waiting behind its lane counts against ack_wait too. */
+  const handleOne = async (msg: JsMsg, keepAlive: NodeJS.Timeout): Promise<void> => {
     let disposition: Disposition;
     try {
       disposition = await opts.handle(msg);
@@ -78,12 +90,13 @@ export function runDurableConsumer(opts: DurableConsumerOptions): DurableConsume
     } finally {
       clearInterval(keepAlive);
     }
-    if (disposition === 'ack')
-      await msg
-        .ackAck()
-        .catch((err: unknown) => log.warn({ err, seq: msg.seq }, 'ack not confirmed; the message may be redelivered'));
-    else if (disposition === 'term') msg.term();
-    else msg.nak(disposition.nakMs);
+    try {
+      if (disposition === 'ack') await msg.ackAck();
+      else if (disposition === 'term') msg.term();
+      else msg.nak(disposition.nakMs);
+    } catch (err) {
+      log.warn({ err, seq: msg.seq, disposition }, 'acknowledgement not confirmed; the message may be redelivered');
+    }
     handled.inc({ durable: opts.durable, disposition: typeof disposition === 'string' ? disposition : 'nak' });
   };
 
@@ -101,7 +114,13 @@ export function runDurableConsumer(opts: DurableConsumerOptions): DurableConsume
         if (attempt > 0) log.info('consumer re-attached');
         attempt = 0;
         for await (const msg of messages) {
-          await handleOne(msg);
+          const keepAlive = setInterval(() => {
+            // Best effort: on a closed connection the ack fails too, and that is logged.
+            try {
+              msg.working();
+            } catch {}
+          }, opts.workingEveryMs ?? 10_000);
+          await lanes.push(laneOf(msg), () => handleOne(msg, keepAlive));
           if (stopped) break;
         }
       } catch (err) {
@@ -127,6 +146,7 @@ export function runDurableConsumer(opts: DurableConsumerOptions): DurableConsume
       aborted.abort();
       messages?.stop();
       await done;
+      await lanes.drain();
     },
   };
 }
