@@ -35,6 +35,9 @@ import type { MarketView } from './risk.js';
 import { SelfHaltGuard } from './self-halt-guard.js';
 import { createSignalHandler } from './signal-handler.js';
 
+/** Signals handled or queued at once; within the executor consumer's max_ack_pending (100). */
+const SIGNALS_IN_FLIGHT = 32;
+
 export interface ExecutorDeps {
   nc: NatsConnection;
   rest: Pick<AlpacaRest, 'orders' | 'positions'>;
@@ -211,6 +214,10 @@ export async function createExecutor(deps: ExecutorDeps): Promise<ExecutorServic
       durable: consumers.executorSignals.durable_name,
       logger,
       metrics,
+      // One lane per symbol: orders still go out one at a time (the flattener's lock), but a signal's order no
+      // longer waits for the previous signal's events, positions read and ack.
+      lane: (m) => m.subject,
+      maxInFlight: SIGNALS_IN_FLIGHT,
       handle: (m) => handle({ subject: m.subject, data: m.data, deliveryCount: m.info.deliveryCount }),
     });
     deps.readiness?.set('signals', true);

@@ -24,6 +24,13 @@ export interface TrackedOrder {
   submittedOwed: OrderSnapshot | null;
 }
 
+export interface TrackOptions {
+  signalId: string | null;
+  barSource: BarSource | null;
+  /** Publish its first event now (`submitted`, for an order we placed); otherwise it is taken as announced. */
+  announce: boolean;
+}
+
 export interface OrderTrackerDeps {
   orders: Pick<trading.OrdersApi, 'getOrderByOrderID' | 'getAllOrders'>;
   positions: Pick<trading.PositionsApi, 'getAllOpenPositions'>;
@@ -117,10 +124,17 @@ export class OrderTracker {
   }
 
   /** Start following an order; `announce` publishes its first event (e.g. `submitted` for one we placed). */
-  async track(
-    order: trading.Order,
-    opts: { signalId: string | null; barSource: BarSource | null; announce: boolean },
-  ): Promise<TrackedOrder> {
+  async track(order: trading.Order, opts: TrackOptions): Promise<TrackedOrder> {
+    const t = this.register(order, opts);
+    await this.settle(t);
+    return t;
+  }
+
+  /**
+   * The part of `track` that needs no I/O: from its return on, the order and any fill count in the book, so
+   * the next risk check sees them. `settle` must follow (it announces the order and re-reads positions).
+   */
+  register(order: trading.Order, opts: TrackOptions): TrackedOrder {
     const t: TrackedOrder = {
       id: order.id ?? '',
       clientOrderId: order.clientOrderId ?? '',
@@ -141,9 +155,13 @@ export class OrderTracker {
     if (!isTerminal(t.status)) this.open.set(t.id, t);
     this.sawFill(t, 0);
     this.setGauge();
-    if (opts.announce) await this.announce(t);
-    if (t.filledQty > 0) await this.readPositions();
     return t;
+  }
+
+  /** Announce a registered order's first event (when owed) and, if it filled, re-read positions. */
+  async settle(t: TrackedOrder): Promise<void> {
+    if (t.submittedOwed) await this.announce(t);
+    if (t.filledQty > 0) await this.readPositions();
   }
 
   /**

@@ -141,3 +141,78 @@ it('checks the signal again before a retried POST: one that went stale waiting o
   expect(published[0]).toMatchObject({ event: 'rejected', signalId: signal.id });
   expect(published[0]!.reason).toMatch(/signal bar ended 90000 ms ago, over MAX_SIGNAL_AGE_MS 60000/);
 });
+
+it("releases the order lock before the order's events: the next signal's order does not wait for JetStream", async () => {
+  const { logger } = captureLogger();
+  const metrics = new Metrics('executor', { defaultMetrics: false });
+  const call = brokerCaller({ policy: { initialMs: 1, maxMs: 1 }, maxAttempts: 1, logger, metrics });
+  const posted: string[] = [];
+  const orders = {
+    getOrderByClientOrderId: async () => {
+      throw new Error('not called on a first delivery');
+    },
+    postOrder: async ({ postOrderRequest: r }: { postOrderRequest: trading.PostOrderRequest }) => {
+      posted.push(r.symbol ?? '');
+      return {
+        id: `o-${r.symbol}`,
+        clientOrderId: r.clientOrderId,
+        symbol: r.symbol,
+        side: r.side,
+        qty: r.qty,
+        filledQty: '0',
+        status: 'new',
+      } as unknown as trading.Order;
+    },
+  };
+  // JetStream holds every order event until released.
+  let release = () => {};
+  const held = new Promise<void>((r) => {
+    release = r;
+  });
+  const published: string[] = [];
+  const publish = async (e: OrderEventInput) => {
+    await held;
+    published.push(`${e.event} ${e.symbol}`);
+  };
+  const tracker = new OrderTracker({ orders: {} as never, positions: {} as never, call, publish, logger, metrics });
+  // The flattener's lock: one holder at a time, in order.
+  let queue: Promise<unknown> = Promise.resolve();
+  const exclusive = <T>(fn: () => Promise<T>): Promise<T> => {
+    const next = queue.then(fn);
+    queue = next.catch(() => undefined);
+    return next;
+  };
+  const handle = createSignalHandler({
+    orders,
+    call,
+    tracker,
+    halt: () => ({ halted: false, since: null, reason: null, incidentId: null, by: null, flattened: false }),
+    exclusive,
+    publish,
+    brokerNow: () => Date.parse('2026-11-27T14:31:05Z'),
+    market: () => ({ phase: 'open', nextCloseMs: Date.parse('2026-11-27T18:00:00Z') }),
+    limits: { maxPositionQty: 10, maxOrderNotional: 10_000, maxOrdersPerMinute: 10, maxSignalAgeMs: 60_000 },
+    symbols: ['SPY', 'AAPL'],
+    allowShort: false,
+    timeInForce: 'day',
+    redelivery: { initialMs: 1, maxMs: 1 },
+    logger,
+    metrics,
+  });
+  const aapl = { ...signal, id: 'ma_cross:AAPL:20261127T1430Z', symbol: 'AAPL' };
+  let firstDone = false;
+  const first = handle({ subject: signalSubject('SPY'), data: encode(Signal, signal), deliveryCount: 1 }).then((d) => {
+    firstDone = true;
+    return d;
+  });
+  const second = handle({ subject: signalSubject('AAPL'), data: encode(Signal, aapl), deliveryCount: 1 });
+  await new Promise((r) => setTimeout(r, 20));
+  // Both orders are at the broker and in the book; neither signal is acknowledged before its event is.
+  expect(posted).toEqual(['SPY', 'AAPL']);
+  expect(tracker.exposure('SPY')).toBe(2);
+  expect(firstDone).toBe(false);
+  release();
+  expect(await first).toBe('ack');
+  expect(await second).toBe('ack');
+  expect(published.filter((e) => e.startsWith('submitted'))).toEqual(['submitted SPY', 'submitted AAPL']);
+});

@@ -115,7 +115,12 @@ export function createSignalHandler(deps: SignalHandlerDeps): (msg: IncomingSign
       return 'term';
     }
     const signal = decoded.value;
-    return deps.exclusive(() => place(signal, msg.deliveryCount));
+    // What needs no exclusivity (the order's events, the positions re-read, the rate window's write) runs after
+    // the lock is released and before the ack, so the next signal's order does not wait for those round trips.
+    const afterwards: Array<() => Promise<void>> = [];
+    const disposition = await deps.exclusive(() => place(signal, msg.deliveryCount, afterwards));
+    for (const step of afterwards) await step();
+    return disposition;
   };
 
   async function reject(signal: Signal, verdict: Extract<RiskVerdict, { ok: false }>): Promise<Disposition> {
@@ -130,7 +135,11 @@ export function createSignalHandler(deps: SignalHandlerDeps): (msg: IncomingSign
     return 'ack';
   }
 
-  async function place(signal: Signal, deliveryCount: number): Promise<Disposition> {
+  async function place(
+    signal: Signal,
+    deliveryCount: number,
+    afterwards: Array<() => Promise<void>>,
+  ): Promise<Disposition> {
     const ctx = {
       signalId: signal.id,
       symbol: signal.symbol,
@@ -222,19 +231,29 @@ export function createSignalHandler(deps: SignalHandlerDeps): (msg: IncomingSign
       }
       sentAt.push(nowMs);
       sentAt.splice(0, sentAt.length - ordersInLastMinute(sentAt, nowMs));
-      // Saved after the order is placed: a crash in between forgets this one order (logged below if the write fails).
-      await deps.saveRecentOrders?.(sentAt).catch((err: unknown) => {
-        windowSaveFailures.inc();
-        log.error(
-          { ...ctx, err },
-          'order placed, but the orders-per-minute window could not be saved; a restart would not count it',
-        );
-      });
       outcomes.inc({ outcome: 'placed' });
       deps.onPlaced?.();
       if (qty !== signal.qty)
         log.info({ ...ctx, sent: qty }, `sell cut to the ${qty} shares held (long-only, ALLOW_SHORT=false)`);
-      await deps.tracker.track(order, { signalId: signal.id, barSource: signal.barSource, announce: true });
+      // In the book before the lock is released: the next risk check counts this order and its fill.
+      const tracked = deps.tracker.register(order, {
+        signalId: signal.id,
+        barSource: signal.barSource,
+        announce: true,
+      });
+      const window = [...sentAt];
+      afterwards.push(
+        // Saved after the order is placed: a crash in between forgets this one order (logged if the write fails).
+        async () =>
+          deps.saveRecentOrders?.(window).catch((err: unknown) => {
+            windowSaveFailures.inc();
+            log.error(
+              { ...ctx, err },
+              'order placed, but the orders-per-minute window could not be saved; a restart would not count it',
+            );
+          }),
+        () => deps.tracker.settle(tracked),
+      );
       return 'ack';
     } catch (err) {
       if (!(err instanceof BrokerError)) throw err;

@@ -66,6 +66,9 @@ export interface StrategyService {
   stop(): Promise<void>;
 }
 
+/** Bars handled or queued at once; within the strategy consumer's max_ack_pending (1000). */
+const BARS_IN_FLIGHT = 256;
+
 /** Ensure streams, consumer and state bucket, then turn bars into signals until stopped. */
 export async function createStrategy(deps: StrategyDeps): Promise<StrategyService> {
   const strategy = pickStrategy(deps.config);
@@ -111,6 +114,10 @@ export async function createStrategy(deps: StrategyDeps): Promise<StrategyServic
     durable: consumers.strategyBars.durable_name,
     logger: deps.logger,
     metrics: deps.metrics,
+    // One lane per symbol (each has its own subject): a symbol's bars in order, different symbols side by side,
+    // so the last of a minute's bars does not wait for every other symbol's state write and signal ack.
+    lane: (msg) => msg.subject,
+    maxInFlight: BARS_IN_FLIGHT,
     handle: async (msg) => {
       const outcome = await handle(msg.subject, msg.data);
       outcomes[outcome] += 1;
