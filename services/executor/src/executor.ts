@@ -148,7 +148,7 @@ export async function createExecutor(deps: ExecutorDeps): Promise<ExecutorServic
     call,
     tracker,
     halt: () => halt.current(),
-    exclusive: (fn) => flattener.exclusive(fn),
+    placing: (fn) => flattener.placing(fn),
     publish,
     brokerNow: deps.brokerNow,
     market: deps.market,
@@ -214,8 +214,8 @@ export async function createExecutor(deps: ExecutorDeps): Promise<ExecutorServic
       durable: consumers.executorSignals.durable_name,
       logger,
       metrics,
-      // One lane per symbol: orders still go out one at a time (the flattener's lock), but a signal's order no
-      // longer waits for the previous signal's events, positions read and ack.
+      // One lane per symbol: a symbol's signals in order, different symbols' orders on their way side by side
+      // (flattens still wait for them all), none waiting for another's events, positions read or ack.
       lane: (m) => m.subject,
       maxInFlight: SIGNALS_IN_FLIGHT,
       handle: (m) => handle({ subject: m.subject, data: m.data, deliveryCount: m.info.deliveryCount }),

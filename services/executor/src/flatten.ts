@@ -6,6 +6,7 @@ import { BrokerError } from './broker-errors.js';
 import type { ExecutorState, FlattenMarker, FlattenRecord } from './executor-state.js';
 import type { HaltSwitch } from './halt.js';
 import type { OrderTracker } from './order-tracker.js';
+import { ReadWriteLock } from './read-write-lock.js';
 
 type Closed = ExecutorFlattenReply['closed'][number];
 type Failed = ExecutorFlattenReply['failed'][number];
@@ -52,7 +53,8 @@ const signedQty = (order: trading.Order | undefined): number => {
  * second flatten for it sends nothing. Flattens run one at a time.
  */
 export class Flattener {
-  private queue: Promise<unknown> = Promise.resolve();
+  /** Flattens and their bookkeeping hold it to write, one at a time; orders being placed hold it to read. */
+  private readonly lock = new ReadWriteLock();
   private retryTimer: NodeJS.Timeout | null = null;
   private retryAttempt = 0;
   /**
@@ -141,17 +143,16 @@ export class Flattener {
   }
 
   /**
-   * Run `fn` while no flatten runs, and no flatten starts until it ends. Signals are placed through this, so
-   * an order can never slip out between a flatten's cancel/close and its halt taking effect.
+   * Run `fn` while no flatten runs, and no flatten starts until it ends; placements overlap one another.
+   * Signals are placed through this, so an order can never slip out between a flatten's cancel/close and its
+   * halt taking effect.
    */
-  exclusive<T>(fn: () => Promise<T>): Promise<T> {
-    return this.serial(fn);
+  placing<T>(fn: () => Promise<T>): Promise<T> {
+    return this.lock.read(fn);
   }
 
   private serial<T>(fn: () => Promise<T>): Promise<T> {
-    const next = this.queue.then(fn);
-    this.queue = next.catch(() => undefined);
-    return next;
+    return this.lock.write(fn);
   }
 
   private async run(marker: FlattenMarker): Promise<RunResult> {

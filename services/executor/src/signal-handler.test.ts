@@ -9,6 +9,7 @@ import { expect, it } from 'vitest';
 import { brokerCaller } from './broker-call.js';
 import type { OrderEventInput } from './order-events.js';
 import { OrderTracker } from './order-tracker.js';
+import { ReadWriteLock } from './read-write-lock.js';
 import { createSignalHandler } from './signal-handler.js';
 
 /** A buy signal on the 14:30 SPY bar, which ended at 14:31:00. */
@@ -58,7 +59,7 @@ it('sends a first delivery straight to the broker, counts a 422 duplicate client
     call,
     tracker,
     halt: () => ({ halted: false, since: null, reason: null, incidentId: null, by: null, flattened: false }),
-    exclusive: (fn) => fn(),
+    placing: (fn) => fn(),
     publish,
     brokerNow: () => Date.parse('2026-11-27T14:31:05Z'),
     market: () => ({ phase: 'open', nextCloseMs: Date.parse('2026-11-27T18:00:00Z') }),
@@ -122,7 +123,7 @@ it('checks the signal again before a retried POST: one that went stale waiting o
     call,
     tracker,
     halt: () => ({ halted: false, since: null, reason: null, incidentId: null, by: null, flattened: false }),
-    exclusive: (fn) => fn(),
+    placing: (fn) => fn(),
     publish,
     brokerNow: () => brokerNow,
     market: () => ({ phase: 'open', nextCloseMs: Date.parse('2026-11-27T18:00:00Z') }),
@@ -175,19 +176,14 @@ it("releases the order lock before the order's events: the next signal's order d
     published.push(`${e.event} ${e.symbol}`);
   };
   const tracker = new OrderTracker({ orders: {} as never, positions: {} as never, call, publish, logger, metrics });
-  // The flattener's lock: one holder at a time, in order.
-  let queue: Promise<unknown> = Promise.resolve();
-  const exclusive = <T>(fn: () => Promise<T>): Promise<T> => {
-    const next = queue.then(fn);
-    queue = next.catch(() => undefined);
-    return next;
-  };
+  // The flattener's lock, as the executor holds it to place orders.
+  const lock = new ReadWriteLock();
   const handle = createSignalHandler({
     orders,
     call,
     tracker,
     halt: () => ({ halted: false, since: null, reason: null, incidentId: null, by: null, flattened: false }),
-    exclusive,
+    placing: (fn) => lock.read(fn),
     publish,
     brokerNow: () => Date.parse('2026-11-27T14:31:05Z'),
     market: () => ({ phase: 'open', nextCloseMs: Date.parse('2026-11-27T18:00:00Z') }),

@@ -21,8 +21,11 @@ export interface SignalHandlerDeps {
   call: BrokerCall;
   tracker: OrderTracker;
   halt: () => ExecutorHaltState;
-  /** Runs the decision and the order with flattens kept out (Flattener.exclusive). */
-  exclusive: <T>(fn: () => Promise<T>) => Promise<T>;
+  /**
+   * Runs the decision and the order with flattens kept out (Flattener.placing). Placements may overlap: the
+   * caller keeps one symbol's signals in order, and the rate window counts orders still on their way.
+   */
+  placing: <T>(fn: () => Promise<T>) => Promise<T>;
   publish: PublishOrderEvent;
   /** Broker time in epoch ms (MarketClock), or null before the first clock read. */
   brokerNow: () => number | null;
@@ -75,6 +78,12 @@ export function createSignalHandler(deps: SignalHandlerDeps): (msg: IncomingSign
   const log = deps.logger.child({ component: 'signals' });
   const outcomes = deps.metrics.counter('executor_signals_total', 'Signals handled, by outcome', ['outcome']);
   const sentAt: number[] = [...(deps.recentOrders ?? [])];
+  /** Orders on their way to the broker, by signal id, with their send time: the rate window counts them too. */
+  const sending = new Map<string, number>();
+  const windowFor = (signalId: string): number[] => {
+    const others = [...sending].filter(([id]) => id !== signalId).map(([, t]) => t);
+    return others.length ? [...sentAt, ...others] : sentAt;
+  };
   const windowSaveFailures = deps.metrics.counter(
     'executor_order_window_save_failures_total',
     'Orders-per-minute window writes to KV that failed (the window may restart short after a restart)',
@@ -115,10 +124,10 @@ export function createSignalHandler(deps: SignalHandlerDeps): (msg: IncomingSign
       return 'term';
     }
     const signal = decoded.value;
-    // What needs no exclusivity (the order's events, the positions re-read, the rate window's write) runs after
-    // the lock is released and before the ack, so the next signal's order does not wait for those round trips.
+    // What flattens need not wait for (the order's events, the positions re-read, the rate window's write) runs
+    // after the lock is released and before the ack.
     const afterwards: Array<() => Promise<void>> = [];
-    const disposition = await deps.exclusive(() => place(signal, msg.deliveryCount, afterwards));
+    const disposition = await deps.placing(() => place(signal, msg.deliveryCount, afterwards));
     for (const step of afterwards) await step();
     return disposition;
   };
@@ -181,7 +190,7 @@ export function createSignalHandler(deps: SignalHandlerDeps): (msg: IncomingSign
           qty: sized.qty,
           price: signal.price,
           book,
-          recentOrderTimes: sentAt,
+          recentOrderTimes: windowFor(signal.id),
           nowMs,
           signalAgeMs: brokerNow === null ? null : brokerNow - barEndMs,
         };
@@ -200,6 +209,7 @@ export function createSignalHandler(deps: SignalHandlerDeps): (msg: IncomingSign
           if (!attempt.verdict.ok) throw new RiskRefused(attempt.verdict);
           nowMs = attempt.nowMs;
           qty = attempt.qty;
+          sending.set(signal.id, nowMs);
           return deps.orders.postOrder({
             postOrderRequest: {
               symbol: signal.symbol,
@@ -212,6 +222,7 @@ export function createSignalHandler(deps: SignalHandlerDeps): (msg: IncomingSign
           });
         });
       } catch (err) {
+        sending.delete(signal.id);
         if (err instanceof RiskRefused) return reject(signal, err.verdict);
         if (err instanceof HaltedMeanwhile) {
           log.warn({ ...ctx, halt: err.halt }, 'executor halted while the signal was being handled; order not sent');
@@ -229,6 +240,7 @@ export function createSignalHandler(deps: SignalHandlerDeps): (msg: IncomingSign
         );
         return 'ack';
       }
+      sending.delete(signal.id);
       sentAt.push(nowMs);
       sentAt.splice(0, sentAt.length - ordersInLastMinute(sentAt, nowMs));
       outcomes.inc({ outcome: 'placed' });

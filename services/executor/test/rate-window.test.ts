@@ -2,7 +2,17 @@ import { Kvm } from '@nats-io/kv';
 import { kvBuckets } from '@vigil/contracts';
 import { waitFor } from '@vigil/service-kit/testing';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { eventsFor, freshSignal, ordersFor, publishSignal, startEnv, startExecutor, type Env } from './harness.js';
+import {
+  clearFaults,
+  eventsFor,
+  freshSignal,
+  injectFault,
+  ordersFor,
+  publishSignal,
+  startEnv,
+  startExecutor,
+  type Env,
+} from './harness.js';
 
 let env: Env;
 beforeAll(async () => {
@@ -47,4 +57,26 @@ it('counts the minute as full when the stored window cannot be read', async () =
   expect(
     ex.lines().some((l) => l.msg === 'stored orders-per-minute window unreadable; counting the last minute as full'),
   ).toBe(true);
+});
+
+it('counts orders still on their way: five symbols at once through slow POSTs, and the limit of 3 holds', async () => {
+  // A fresh window: the tests above filled it.
+  await (await new Kvm(env.nc).open(kvBuckets.executorState.name)).delete('rate.sent');
+  const ex = await startExecutor(env, { MAX_ORDERS_PER_MINUTE: 3 });
+  // Each POST takes 500 ms, so the five symbols' placements overlap (one lane per symbol).
+  await injectFault(env, { kind: 'rest_slow', scope: 'trading', route: 'POST /v2/orders', delayMs: 500 });
+  try {
+    const signals = ['AAPL', 'MSFT', 'QQQ', 'IWM', 'SPY'].map((symbol) =>
+      freshSignal(env, symbol, 'buy', 1, { strategy: 'burst' }),
+    );
+    for (const s of signals) await publishSignal(env, s);
+    await waitFor('all five decided', () => signals.every((s) => decided(s.id)), { timeoutMs: 15_000 });
+    const placed = signals.filter((s) => ordersFor(env, s.id).length === 1);
+    const refused = signals.filter((s) => rejection(s.id)?.endsWith('at MAX_ORDERS_PER_MINUTE 3'));
+    expect(placed).toHaveLength(3);
+    expect(refused).toHaveLength(2);
+  } finally {
+    await clearFaults(env, 'rest_slow');
+    await ex.close();
+  }
 });
