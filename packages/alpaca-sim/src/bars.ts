@@ -61,8 +61,33 @@ function nanoIso(ms: number, subMs: number): string {
   return `${new Date(ms).toISOString().slice(0, 23)}${String(subMs).padStart(6, '0')}Z`;
 }
 
+// The market asks for a minute's trades at every 10 s slot, at its close and for every price it quotes: with
+// 100 symbols that recomputation was most of the simulator's CPU. Trades are a pure function of the model,
+// the symbol and the minute, so recent minutes are kept.
+const tradeCache = new WeakMap<MarketModel, Map<string, readonly TradeAt[]>>();
+const TRADE_CACHE_ENTRIES = 50_000;
+
 /** The trades of epoch minute `minute` (ms / 60000), in time order. None while the market is closed. */
-export function tradesInMinute(model: MarketModel, symbol: string, minute: number): TradeAt[] {
+export function tradesInMinute(model: MarketModel, symbol: string, minute: number): readonly TradeAt[] {
+  let cache = tradeCache.get(model);
+  if (!cache) {
+    cache = new Map();
+    tradeCache.set(model, cache);
+  }
+  const key = `${symbol}\u0000${minute}`;
+  let trades = cache.get(key);
+  if (!trades) {
+    // Frozen: every caller shares these objects, so a change by one would leak into the next answer.
+    trades = Object.freeze(
+      computeTrades(model, symbol, minute).map((t) => Object.freeze({ ...t, trade: Object.freeze(t.trade) })),
+    );
+    if (cache.size >= TRADE_CACHE_ENTRIES) cache.clear();
+    cache.set(key, trades);
+  }
+  return trades;
+}
+
+function computeTrades(model: MarketModel, symbol: string, minute: number): readonly TradeAt[] {
   const start = minute * MINUTE_MS;
   if (!isOpenAt(start)) return [];
   const { seed } = model;
