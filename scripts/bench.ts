@@ -3,7 +3,7 @@
 // first steady, then across a NATS restart. Results go to BENCHMARKS.md; nothing here is asserted.
 import { resolve } from 'node:path';
 import { benchSetting, machineLine, summarize, writeBenchSection } from '@vigil/service-kit/testing';
-import { LatencyProbe, type Stage } from './e2e/latency-probe.js';
+import { LatencyProbe, type Hop, type Stage } from './e2e/latency-probe.js';
 import { readSignals, startSystem } from './e2e/system.js';
 
 const root = resolve(import.meta.dirname, '..');
@@ -72,7 +72,15 @@ for (const [label, phase] of [
     const what = { nats: 'bar stored in JetStream', signal: 'signal published', order: 'order at the broker' }[stage];
     rows.push(`| ${label} | ${what} | ${s.count} | ${fmt(s.p50)} | ${fmt(s.p99)} | ${fmt(s.max)} |`);
   }
+  for (const hop of ['strategy', 'executor'] as Hop[]) {
+    const s = summarize(probe.hopLatencies(hop, phase.from, phase.to));
+    const what = { strategy: 'hop: strategy (stored → signal)', executor: 'hop: executor (signal → broker)' }[hop];
+    rows.push(`| ${label} | ${what} | ${s.count} | ${fmt(s.p50)} | ${fmt(s.p99)} | ${fmt(s.max)} |`);
+  }
 }
+const steadyOrder = summarize(probe.latencies('order', steady.from, steady.to));
+const target = (name: string, value: number, limit: number) =>
+  `${value <= limit ? 'Met' : '**Missed**'}: ${name} ≤ ${limit} ms: ${fmt(value)} ms`;
 const markdown = `## End to end: bar → signal → order (\`pnpm bench\`)
 
 Command: \`pnpm bench\` (this section alone: \`pnpm bench:e2e\`), ${new Date().toISOString().slice(0, 10)}.
@@ -85,13 +93,28 @@ Latency is measured from the moment the simulator wrote the bar to the gateway's
 on a NATS subscriber; the signal arriving on a NATS subscriber; the order reaching the simulated broker. Each
 phase lasts ${PHASE_MS / 1000} s; bars emitted: ${probe.barsEmitted(steady.from, steady.to)} (steady), ${probe.barsEmitted(restart.from, restart.to)} (NATS restart, down ${natsDownMs} ms).
 The gateway runs with \`STALE_AFTER_MS=2000\` (issue 4's benchmark setting; the demo's would be 500 ms here).
-Only live bars the strategy still finds fresh produce signals: bars held back longer than \`MAX_SIGNAL_AGE_MS\`
-(90 market seconds = 1.5 s here), and bars that came by backfill or polling, are folded into the indicators but
-never traded. How the bars reached NATS: steady ${probe.sources(steady.from, steady.to)}; NATS restart ${probe.sources(restart.from, restart.to)}.
+Only bars the strategy still finds fresh produce signals, whichever way they came: bars that ended longer
+than \`MAX_SIGNAL_AGE_MS\` ago (90 market seconds = 1.5 s here) are folded into the indicators but never traded.
+How the bars reached NATS: steady ${probe.sources(steady.from, steady.to)}; NATS restart ${probe.sources(restart.from, restart.to)}.
+The hop rows are per bar: what the strategy added (bar stored → signal seen) and what the executor added
+(signal seen → order at the broker); the gateway's hop is the first row.
 
 | Phase | Stage | Samples | p50 ms | p99 ms | max ms |
 |---|---|---:|---:|---:|---:|
 ${rows.join('\n')}
+
+**Targets** (issue 16), steady bar → order at the broker; before the per-symbol lanes (2026-11-29) it was
+p50 250.2 / p99 545.3 ms:
+
+- ${target('p50', steadyOrder.p50, 60)}
+- ${target('p99', steadyOrder.p99, 200)}
+
+Where the time went before: every hop handled one message at a time and waited for each round trip (the
+strategy's state write and signal ack, the executor's POST, order events, positions read and rate-window
+write, each message's own ack) before taking the next, so a minute's last bar waited for every other
+symbol's; and the simulator, which runs in the bench process, spent most of a core on date formatting.
+Now each symbol has its own lane in both consumers, orders for different symbols go out side by side (a
+flatten still waits for all of them), and an order's events follow it instead of holding the next one.
 
 Services stopped with: ${Object.entries(ended)
   .map(([k, v]) => `${k} ${v}`)

@@ -6,6 +6,7 @@ import { Bar, decodeOn, Signal, subjects } from '@vigil/contracts';
 import type * as z from 'zod';
 
 export type Stage = 'nats' | 'signal' | 'order';
+export type Hop = 'strategy' | 'executor';
 
 const key = (symbol: string, t: string) => `${symbol}:${new Date(t).toISOString()}`;
 
@@ -63,6 +64,22 @@ export class LatencyProbe {
     for (const [bar, at] of this.seen[stage]) {
       const left = this.emitted.get(bar);
       if (left !== undefined && left >= from && left < to) out.push(at - left);
+    }
+    return out;
+  }
+
+  /**
+   * Milliseconds each service added, for bars that left within [from, to): the strategy from the bar stored to
+   * its signal, the executor from the signal to its order at the broker (the gateway's hop is stage `nats`).
+   */
+  hopLatencies(hop: Hop, from: number, to: number): number[] {
+    const [start, end] = hop === 'strategy' ? (['nats', 'signal'] as const) : (['signal', 'order'] as const);
+    if (end === 'order') this.latencies('order', from, to); // matches orders to their bars
+    const out: number[] = [];
+    for (const [bar, at] of this.seen[end]) {
+      const left = this.emitted.get(bar);
+      const began = this.seen[start].get(bar);
+      if (left !== undefined && began !== undefined && left >= from && left < to) out.push(at - began);
     }
     return out;
   }
