@@ -5,7 +5,7 @@ import { Metrics } from '@vigil/service-kit';
 import { captureLogger, startNats, type NatsServerHandle } from '@vigil/service-kit/testing';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { testBar as bar } from '../test/bars.js';
-import { BarPublisher, nextBatch } from './publisher.js';
+import { BarPublisher } from './publisher.js';
 
 let server: NatsServerHandle;
 let nc: NatsConnection;
@@ -23,17 +23,6 @@ afterAll(async () => {
 beforeEach(async () => {
   await jsm.streams.delete(streams.bars.name).catch(() => {});
   await ensureStreams(jsm, [streams.bars]);
-});
-
-describe('nextBatch', () => {
-  const q = (...symbols: string[]) => symbols.map((symbol, i) => ({ bar: { symbol }, i }));
-  it('takes the first queued bar of each symbol, so no symbol has two bars in flight', () => {
-    expect(nextBatch(q('A', 'A', 'B', 'A', 'C', 'B'), 10).map((e) => e.i)).toEqual([0, 2, 4]);
-  });
-  it('stops at the limit and never looks past four times it', () => {
-    expect(nextBatch(q('A', 'B', 'C', 'D'), 2).map((e) => e.i)).toEqual([0, 1]);
-    expect(nextBatch(q('A', 'A', 'A', 'A', 'A', 'A', 'A', 'A', 'B'), 2).map((e) => e.i)).toEqual([0]);
-  });
 });
 
 function publisher(opts: { maxBuffered?: number; onOverflowCleared?: () => void; publishTimeoutMs?: number } = {}) {
@@ -207,6 +196,35 @@ describe('BarPublisher against a real JetStream', () => {
     expect(rows).toHaveLength(symbols.length * minutes.length);
     for (const s of symbols)
       expect(rows.filter((r) => r.bar.symbol === s).map((r) => r.bar.t.slice(11, 16))).toEqual(minutes);
+  });
+
+  it('holds every bar while the replica may not publish, says so once, and sends them in order once it may', async () => {
+    const log = captureLogger();
+    let leader = false;
+    const p = new BarPublisher({
+      js: jetstream(nc),
+      logger: log.logger,
+      metrics: new Metrics('gw', { defaultMetrics: false }),
+      retry: { initialMs: 20, maxMs: 50 },
+      maxBuffered: 1000,
+      mayPublish: () => leader,
+    });
+    for (const hhmm of ['15:31', '15:32', '15:33']) for (const s of ['SPY', 'AAPL']) p.offer(bar(s, hhmm));
+    await new Promise((r) => setTimeout(r, 400));
+    expect(await stored()).toHaveLength(0);
+    expect(p.buffered()).toBe(6);
+    const said = (msg: string) => log.lines().filter((l) => l.msg === msg).length;
+    expect(said('the lease could have lapsed: holding bars, not publishing')).toBe(1);
+    leader = true;
+    await p.idle();
+    const rows = await stored();
+    for (const s of ['SPY', 'AAPL'])
+      expect(rows.filter((r) => r.bar.symbol === s).map((r) => r.bar.t.slice(11, 16))).toEqual([
+        '15:31',
+        '15:32',
+        '15:33',
+      ]);
+    expect(said('JetStream accepting bars again')).toBe(1);
   });
 
   it('retries the publishes in flight when NATS drops as soon as it is back, not after their ack timeout', async () => {

@@ -3,13 +3,13 @@ import { Bar, bar1mSubject, barMsgId, decodeAs, encode, streams } from '@vigil/c
 import {
   isNoMessageFound,
   isStreamNotFound,
-  retry,
-  RetryAborted,
+  retryDelay,
   type BackoffPolicy,
   type Logger,
   type Metrics,
 } from '@vigil/service-kit';
 import { decide, initialOrder, type Decision, type OrderAction, type Outcome, type SymbolOrder } from './ordering.js';
+import { SendQueue } from './send-queue.js';
 
 export interface PublisherDeps {
   js: JetStreamClient;
@@ -24,7 +24,7 @@ export interface PublisherDeps {
    * later bars wait behind it. Retrying is safe: the msg id makes the stream drop a copy it already has.
    */
   publishTimeoutMs?: number;
-  /** Most publishes awaiting their ack at once, each of a different symbol (default 512). */
+  /** Most publishes awaiting their ack at once, each of a different symbol (default 256). */
   maxInFlight?: number;
   /**
    * Called, synchronously, once the buffer has emptied after overflowing. The bars refused meanwhile
@@ -67,25 +67,6 @@ interface QueuedBar {
 }
 
 /**
- * The bars to publish together: from the head of the queue, the first queued bar of each symbol, so many
- * symbols' bars are in flight at once (one round trip for a whole minute's bars) while each symbol's bars
- * still go out one after another, in order, even when one publish fails and a later one would not have.
- * Looks no further than `4 × max` entries, so a long backlog of one symbol costs little per batch.
- */
-export function nextBatch<T extends { bar: Pick<Bar, 'symbol'> }>(queue: readonly T[], max: number): T[] {
-  const symbols = new Set<string>();
-  const batch: T[] = [];
-  const scan = Math.min(queue.length, max * 4);
-  for (let i = 0; i < scan && batch.length < max; i++) {
-    const entry = queue[i]!;
-    if (symbols.has(entry.bar.symbol)) continue;
-    symbols.add(entry.bar.symbol);
-    batch.push(entry);
-  }
-  return batch;
-}
-
-/**
  * Publishes bars to JetStream exactly once and in time order per symbol. Three guards: a local
  * high-water mark per symbol drops what is already out; the `Nats-Msg-Id` (`<SYMBOL>:<t>`, `:r<n>` for
  * corrections) makes the stream drop any republish that slips through (after a restart, say); and a
@@ -102,13 +83,17 @@ export class BarPublisher {
   private readonly storedT = new Map<string, number>();
   /** Live bars held across all symbols, kept as a count so a full buffer is checked without a scan. */
   private heldBars = 0;
-  private queue: QueuedBar[] = [];
+  private readonly queue = new SendQueue<QueuedBar>();
   private readonly publishedAt: number[] = [];
-  private draining: Promise<void> | null = null;
+  /** `idle()` callers, woken when the queue empties or the publisher stops. */
+  private idleWaiters: Array<() => void> = [];
+  /** Pauses since the last stored bar (the outage's retry count, for the backoff); 0 while all is well. */
+  private pauses = 0;
+  /** Set while backing off after a refused publish: nothing new goes out until it fires. */
+  private resumeTimer: ReturnType<typeof setTimeout> | null = null;
   private connectionLost = lostSignal();
   private overflowed = false;
-  /** Aborted at stop: ends the drain, also mid-wait. */
-  private readonly stopping = new AbortController();
+  private stopped = false;
   private readonly now: () => number;
   private readonly maxInFlight: number;
   private readonly log: Logger;
@@ -116,7 +101,7 @@ export class BarPublisher {
 
   constructor(private readonly deps: PublisherDeps) {
     this.now = deps.now ?? Date.now;
-    this.maxInFlight = deps.maxInFlight ?? 512;
+    this.maxInFlight = deps.maxInFlight ?? 256;
     this.log = deps.logger.child({ component: 'publisher' });
     const mt = deps.metrics;
     this.m = {
@@ -185,7 +170,7 @@ export class BarPublisher {
   }
 
   buffered(): number {
-    return this.queue.length + this.heldBars;
+    return this.queue.size + this.heldBars;
   }
 
   bufferFill(): number {
@@ -234,7 +219,7 @@ export class BarPublisher {
   offerRepair(bar: Bar): Promise<boolean> {
     return new Promise((settle) => {
       this.queue.push({ bar, msgId: barMsgId(bar.symbol, bar.t, bar.revision), at: this.now(), settle });
-      this.drain();
+      this.pump();
     });
   }
 
@@ -265,7 +250,7 @@ export class BarPublisher {
     this.orders.set(symbol, state);
     if (state.lastT !== undefined) this.lastT.set(symbol, state.lastT);
     for (const action of decision.actions) this.act(action, action.bar === ack?.bar ? ack.settle : undefined);
-    if (decision.actions.some((a) => a.type === 'publish')) this.drain();
+    if (decision.actions.some((a) => a.type === 'publish')) this.pump();
     return decision;
   }
 
@@ -300,13 +285,17 @@ export class BarPublisher {
     if (bar.revision === 0 && bar.source === 'live') this.m.skipped.inc({ by: 'overflow' });
   }
 
-  /** Resolves once everything offered so far (not held) is stored. */
-  async idle(): Promise<void> {
-    while (this.draining) await this.draining;
+  /** Resolves once everything offered so far (not held) is stored, or the publisher has stopped. */
+  idle(): Promise<void> {
+    if (this.queue.size === 0 || this.stopped) return Promise.resolve();
+    return new Promise((resolve) => this.idleWaiters.push(resolve));
   }
 
   stop(): void {
-    this.stopping.abort();
+    this.stopped = true;
+    if (this.resumeTimer) clearTimeout(this.resumeTimer);
+    this.resumeTimer = null;
+    this.wakeIdle();
   }
 
   /**
@@ -318,26 +307,66 @@ export class BarPublisher {
     this.connectionLost = lostSignal();
   }
 
-  /**
-   * Publishes the next batch and drops what was stored from the queue. Throws the first failure (counted) for
-   * retry() to back off; publishes abandoned because NATS came back are not failures: the next call resends
-   * them at once.
-   */
-  private async publishNextBatch(attempt: number): Promise<number> {
-    if (this.deps.mayPublish && !this.deps.mayPublish())
-      throw new NotLeaderError('this replica does not hold the gateway lease; not publishing');
-    const batch = nextBatch(this.queue, this.maxInFlight);
-    const results = await Promise.allSettled(batch.map((entry) => this.publishOne(entry)));
-    const done = new Set(batch.filter((_, i) => results[i]!.status === 'fulfilled'));
-    if (done.size > 0) this.queue = this.queue.filter((entry) => !done.has(entry));
-    const failed = results.find(
-      (r): r is PromiseRejectedResult => r.status === 'rejected' && !(r.reason instanceof ReconnectedError),
-    );
-    if (failed) {
-      this.m.failures.inc(batch.length - done.size);
-      throw failed.reason;
+  /** Fills the window: publishes ready bars until `maxInFlight` await their acks, unless backing off or stopped. */
+  private pump(): void {
+    while (!this.stopped && !this.resumeTimer && this.queue.inFlight < this.maxInFlight && this.queue.hasReady()) {
+      if (this.deps.mayPublish && !this.deps.mayPublish()) {
+        this.pause(new NotLeaderError('this replica does not hold the gateway lease; not publishing'));
+        return;
+      }
+      const entry = this.queue.take()!;
+      this.publishOne(entry).then(
+        () => this.stored(entry),
+        (err: unknown) => this.refused(entry, err),
+      );
     }
-    return attempt;
+  }
+
+  private stored(entry: QueuedBar): void {
+    this.queue.done(entry);
+    if (this.pauses > 0) {
+      this.log.info({ pauses: this.pauses }, 'JetStream accepting bars again');
+      this.pauses = 0;
+    }
+    if (this.queue.size > 0) return this.pump();
+    this.wakeIdle();
+    if (this.overflowed && this.buffered() === 0) {
+      this.overflowed = false;
+      this.log.warn('bar buffer drained after overflowing; backfilling the refused bars');
+      this.deps.onOverflowCleared?.();
+    }
+  }
+
+  /** Not stored: the bar goes out again first, at once after a reconnect, else after a backoff. */
+  private refused(entry: QueuedBar, err: unknown): void {
+    this.queue.putBack(entry);
+    if (err instanceof ReconnectedError) return this.pump();
+    this.m.failures.inc();
+    this.pause(err);
+  }
+
+  /** Stops sending for a jittered backoff (the publishes already out still land or fail); logged once per outage. */
+  private pause(err: unknown): void {
+    if (this.resumeTimer || this.stopped) return;
+    this.pauses += 1;
+    if (this.pauses === 1) {
+      if (err instanceof NotLeaderError)
+        this.log.warn({ queued: this.queue.size }, 'the lease could have lapsed: holding bars, not publishing');
+      else
+        this.log.error({ err, queued: this.queue.size }, 'cannot publish bars to JetStream; holding them and retrying');
+    }
+    // Floored at 50 ms: a zero draw would resend at once to a JetStream that just refused.
+    const delayMs = retryDelay({ policy: this.deps.retry, floorMs: 50 }, this.pauses);
+    this.resumeTimer = setTimeout(() => {
+      this.resumeTimer = null;
+      this.pump();
+    }, delayMs);
+  }
+
+  private wakeIdle(): void {
+    const waiters = this.idleWaiters;
+    this.idleWaiters = [];
+    for (const wake of waiters) wake();
   }
 
   private async publishOne({ bar, msgId, at, settle }: QueuedBar): Promise<void> {
@@ -359,43 +388,5 @@ export class BarPublisher {
       this.m.latency.observe((this.now() - at) / 1000);
       this.publishedAt.push(this.now());
     }
-  }
-
-  private drain(): void {
-    if (this.draining) return;
-    this.draining = (async () => {
-      while (this.queue.length > 0 && !this.stopping.signal.aborted) {
-        const attempts = await retry((attempt) => this.publishNextBatch(attempt), {
-          label: 'publish bars',
-          policy: this.deps.retry,
-          // Floored at 50 ms: a zero draw would resend at once to a JetStream that just refused.
-          floorMs: 50,
-          signal: this.stopping.signal,
-          onRetry: ({ err, attempt }) => {
-            // Once per outage: NATS can be gone for minutes, and the bars wait in the buffer meanwhile.
-            if (attempt !== 1) return;
-            if (err instanceof NotLeaderError)
-              this.log.warn({ queued: this.queue.length }, 'the lease could have lapsed: holding bars, not publishing');
-            else
-              this.log.error(
-                { err, queued: this.queue.length },
-                'cannot publish bars to JetStream; holding them and retrying',
-              );
-          },
-        }).catch((err: unknown) => {
-          if (err instanceof RetryAborted) return 0;
-          throw err;
-        });
-        if (attempts > 1) this.log.info({ failures: attempts - 1 }, 'JetStream accepting bars again');
-      }
-    })().finally(() => {
-      this.draining = null;
-      if (this.queue.length > 0 && !this.stopping.signal.aborted) this.drain();
-      else if (this.overflowed && this.buffered() === 0) {
-        this.overflowed = false;
-        this.log.warn('bar buffer drained after overflowing; backfilling the refused bars');
-        this.deps.onOverflowCleared?.();
-      }
-    });
   }
 }
