@@ -12,12 +12,12 @@ import {
   type Readiness,
 } from '@vigil/service-kit';
 import { Auditor } from './auditor.js';
-import { opensGap } from './backfill.js';
-import { barFromWire, type RejectBar } from './bars.js';
+import type { RejectBar } from './bars.js';
 import { serveGatewayCommands } from './commands.js';
 import type { GatewayConfig } from './config.js';
 import { DataPathTracker } from './data-path.js';
 import { GapFiller } from './gap-filler.js';
+import { liveBarHandler } from './live-bars.js';
 import { OutagePoller } from './outage-poller.js';
 import { BarPublisher } from './publisher.js';
 import { StoredBars } from './stored-bars.js';
@@ -155,19 +155,14 @@ export async function createGateway(deps: GatewayDeps): Promise<Gateway> {
     marketPhase,
     logger,
     metrics,
-    onBar: (wire) => {
-      if (!symbols.includes(wire.S)) return;
-      const converted = barFromWire(wire, wire.S, 'live', config.ALPACA_FEED, new Date(brokerNow()));
-      if (!converted.ok) return rejectBar(wire.S, 'live', wire, converted.error);
-      if (
-        wire.T === 'b' &&
-        opensGap(Date.parse(wire.t), publisher.lastPublished().get(wire.S), filler.coveredThrough())
-      ) {
-        filler.trigger(`${wire.S} ${wire.t} arrived after a gap`);
-      }
-      if (wire.T === 'u') publisher.offerCorrection(converted.bar);
-      else publisher.offer(converted.bar);
-    },
+    onBar: liveBarHandler({
+      symbols,
+      feed: config.ALPACA_FEED,
+      brokerNow,
+      publisher,
+      gaps: filler,
+      rejectBar,
+    }),
     onSubscribed: () => filler.trigger('subscribed'),
     onStateChange: (state: GatewayState, reason: string) => {
       uptime.observe(Date.now(), marketPhase() === 'open', state === 'streaming');

@@ -34,8 +34,11 @@ export function isStable(input: {
 
 /** Which required subscriptions an ack lacks (`bars:SPY`, `trades:SPY`); a `*` wildcard covers all. */
 export function missingFromSubscription(ack: StreamSubscription, symbols: string[], canary: string): string[] {
-  const has = (list: string[] | undefined, s: string) => Boolean(list && (list.includes(s) || list.includes('*')));
-  const missing = symbols.filter((s) => !has(ack.bars, s)).map((s) => `bars:${s}`);
-  if (!has(ack.trades, canary)) missing.push(`trades:${canary}`);
+  // Sets: a full-market subscription lists thousands of symbols.
+  const bars = new Set(ack.bars ?? []);
+  const trades = new Set(ack.trades ?? []);
+  const has = (list: Set<string>, s: string) => list.has(s) || list.has('*');
+  const missing = symbols.filter((s) => !has(bars, s)).map((s) => `bars:${s}`);
+  if (!has(trades, canary)) missing.push(`trades:${canary}`);
   return missing;
 }
