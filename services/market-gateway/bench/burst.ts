@@ -11,6 +11,8 @@ import { Metrics } from '@vigil/service-kit';
 import { captureLogger, startNats, summarize, waitFor, type Summary } from '@vigil/service-kit/testing';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { toBar } from '../src/bars.js';
+import { liveBarHandler } from '../src/live-bars.js';
+import { publishFloor } from './floor.js';
 import { BarPublisher } from '../src/publisher.js';
 import { FeedSupervisor } from '../src/supervisor.js';
 import { BURST } from './settings.js';
@@ -25,7 +27,13 @@ export interface BurstResult {
   gatewayParsedMs: Summary;
   /** SDK: first frame sent → its onBar handler has seen every bar (ms). */
   sdkDecodedMs: Summary;
-  /** Messages in the BARS stream afterwards (should be bars × reps). */
+  /** The floor: nats.js alone (defaults) storing as many pre-encoded bars with dedup ids, 256 in flight (ms). */
+  floorMs: Summary;
+  /** The fastest floor rep: the floor the gateway is held to. */
+  floorBestMs: number;
+  /** The same with `noAsyncTraces`, as the gateway connects (ms). */
+  floorNoTracesMs: Summary;
+  /** Messages in the BARS stream afterwards (should be bars × reps × 3: gateway and both floors). */
   storedInStream: number;
 }
 
@@ -128,8 +136,9 @@ async function burstServer() {
 
 /**
  * The 10,000-symbol minute through the gateway's own feed path (FeedSupervisor parsing real WebSocket
- * frames → toBar → BarPublisher → JetStream with its acks), and through the SDK's StockDataStream up to
- * its onBar callback. The two run one after the other so neither steals the other's CPU.
+ * frames → liveBarHandler → BarPublisher → JetStream with its acks), and through the SDK's StockDataStream up to
+ * its onBar callback, next to the floor: nats.js alone storing as many bars. They run one after the other so none
+ * steals another's CPU.
  */
 export async function runBurst(opts: { bars?: number; perFrame?: number; reps?: number } = {}): Promise<BurstResult> {
   const count = opts.bars ?? BURST.bars;
@@ -137,7 +146,10 @@ export async function runBurst(opts: { bars?: number; perFrame?: number; reps?: 
   const reps = opts.reps ?? BURST.reps;
   const symbols = symbolsFor(count);
   const server = await startNats({ own: true });
-  const nc = await connect({ servers: server.url });
+  // As the gateway connects (service-kit's connectNats); the floors get their own connections.
+  const nc = await connect({ servers: server.url, noAsyncTraces: true });
+  const floorNc = await connect({ servers: server.url });
+  const floorNoTracesNc = await connect({ servers: server.url, noAsyncTraces: true });
   const srv = await burstServer();
   const { logger } = captureLogger({ level: 'warn' });
   const metrics = new Metrics('market-gateway', { defaultMetrics: false });
@@ -151,6 +163,22 @@ export async function runBurst(opts: { bars?: number; perFrame?: number; reps?: 
     maxBuffered: 10 * count,
   });
   let offered = 0;
+  // The gateway's own live-bar path; each rep is the minute after the last, so no gap opens and nothing is bad.
+  const handleBar = liveBarHandler({
+    symbols,
+    feed: 'iex',
+    brokerNow: Date.now,
+    publisher,
+    gaps: {
+      coveredThrough: () => Number.NEGATIVE_INFINITY,
+      trigger: (reason) => {
+        throw new Error(`burst: a gap opened (${reason}); the bench's minutes must follow each other`);
+      },
+    },
+    rejectBar: (symbol, _source, _wire, error) => {
+      throw new Error(`burst: ${symbol}'s bar was refused: ${error}`);
+    },
+  });
   const supervisor = new FeedSupervisor({
     settings: {
       streamUrl: `${srv.url}/v2/iex`,
@@ -172,8 +200,8 @@ export async function runBurst(opts: { bars?: number; perFrame?: number; reps?: 
     logger,
     metrics,
     onBar: (wire) => {
+      handleBar(wire);
       offered += 1;
-      publisher.offer(toBar(wire, wire.S, 'live', 'iex', new Date()));
     },
     onSubscribed: () => {},
   });
@@ -188,12 +216,23 @@ export async function runBurst(opts: { bars?: number; perFrame?: number; reps?: 
   const acked: number[] = [];
   const parsed: number[] = [];
   const sdkMs: number[] = [];
+  const floor: number[] = [];
+  const floorNoTraces: number[] = [];
   try {
     supervisor.start();
     sdk.subscribeForBars(symbols);
     sdk.connect();
     await Promise.all([srv.subscribed.json, srv.subscribed.msgpack]);
     for (let rep = 0; rep < reps; rep++) {
+      // Each rep's floors store minutes of their own (later than every gateway minute), so nothing is a duplicate.
+      const received = new Date();
+      const floorBars = (minute: number) =>
+        minuteOfBars(symbols, minute).map((w) => toBar(w, w.S, 'live', 'iex', received));
+      floor.push(await publishFloor(jetstream(floorNc), floorBars(1000 + rep)));
+      await sleep(200);
+      floorNoTraces.push(await publishFloor(jetstream(floorNoTracesNc), floorBars(2000 + rep)));
+      await sleep(200);
+
       const bars = minuteOfBars(symbols, rep);
 
       const toGateway = srv.prepare('json', bars, perFrame);
@@ -225,6 +264,9 @@ export async function runBurst(opts: { bars?: number; perFrame?: number; reps?: 
       gatewayAckedMs: summarize(acked),
       gatewayParsedMs: summarize(parsed),
       sdkDecodedMs: summarize(sdkMs),
+      floorMs: summarize(floor),
+      floorBestMs: Math.min(...floor),
+      floorNoTracesMs: summarize(floorNoTraces),
       storedInStream: info.state.messages,
     };
   } finally {
@@ -232,7 +274,7 @@ export async function runBurst(opts: { bars?: number; perFrame?: number; reps?: 
     supervisor.stop();
     publisher.stop();
     await srv.close();
-    await nc.close();
+    await Promise.all([nc.close(), floorNc.close(), floorNoTracesNc.close()]);
     await server.cleanup();
   }
 }

@@ -4,7 +4,16 @@ import { FAULT_CLASSES, type FaultClass } from './fault-plan.js';
 import type { ConsumerCycle, CycleResult, FaultRun } from './faults.bench.js';
 import { COMMAND, CYCLE, GATEWAY_ENV, MS_PER_MINUTE, SIM } from './settings.js';
 
-const TARGETS = { blackholeMs: 2500, stallMs: 3000, firstBarMs: 1000, burstMs: 1500 };
+const TARGETS = {
+  blackholeMs: 2500,
+  stallMs: 3000,
+  firstBarMs: 1000,
+  /** Issue 16: at least 93 of 95 cycles (406 lock-outs aside) see their first live bar within `firstBarMs`. */
+  firstBarShare: 93 / 95,
+  burstMs: 1500,
+  /** Issue 16: the burst's p50 within this multiple of the nats.js floor's best rep. */
+  burstOverFloor: 1.25,
+};
 
 const sec = (ms: number) => (Number.isFinite(ms) ? `${(ms / 1000).toFixed(2)}` : '—');
 const pair = (values: number[]) => {
@@ -71,12 +80,9 @@ export function verdicts(run: FaultRun, burst: BurstResult): Verdict[] {
       detail: `p50 ${sec(st.p50)} s, max ${sec(st.max)} s over ${st.count}${undetected('stall') ? `, ${undetected('stall')} undetected` : ''}`,
     },
     {
-      name: 'first live bar ≤ 1 s after a fault clears (406 lock-outs aside)',
-      met: over.length === 0,
-      detail:
-        over.length === 0
-          ? `worst ${sec(worst.ms ?? NaN)} s (${worst.cls})`
-          : `${over.length} of ${free.length} cycles over 1 s; worst ${worst.ms === null ? 'none' : `${sec(worst.ms)} s`} (${worst.cls}); classes: ${[...new Set(over.map((o) => o.cls))].join(', ')}`,
+      name: 'first live bar ≤ 1 s after a fault clears in at least 93 of 95 cycles (406 lock-outs aside)',
+      met: free.length - over.length >= Math.ceil(free.length * TARGETS.firstBarShare),
+      detail: `${free.length - over.length} of ${free.length} cycles within 1 s (was 80 of 95 on 2026-11-29); worst ${worst.ms === null ? 'none' : `${sec(worst.ms)} s`} (${worst.cls})${over.length ? `; over 1 s: ${[...new Set(over.map((o) => o.cls))].join(', ')}` : ''}`,
     },
     {
       name: `0 lost and 0 duplicate bars across ${run.cycles.length} faults`,
@@ -87,6 +93,11 @@ export function verdicts(run: FaultRun, burst: BurstResult): Verdict[] {
       name: '10,000-bar burst in JetStream ≤ 1.5 s',
       met: b.max <= TARGETS.burstMs,
       detail: `p50 ${sec(b.p50)} s, max ${sec(b.max)} s over ${b.count} bursts`,
+    },
+    {
+      name: 'burst p50 ≤ 1.25 × the nats.js floor (best rep)',
+      met: b.p50 <= TARGETS.burstOverFloor * burst.floorBestMs,
+      detail: `${sec(b.p50)} s against a floor of ${sec(burst.floorBestMs)} s: ${(b.p50 / burst.floorBestMs).toFixed(2)}× (was 1.05 s against 0.40 s, 2.6×, on 2026-11-29)`,
     },
   ];
 }
@@ -105,11 +116,6 @@ export function notesFor(run: FaultRun, burst: BurstResult): string[] {
   if (!v[2]!.met) {
     notes.push(
       "First live bar over 1 s: in those cells the gateway's first live bar was the second one due after the clear; the first reached the stream by backfill or poll instead (none was lost), a second earlier. The causes: an attempt started inside the fault must run out first (a silent auth waits `AUTH_TIMEOUT_MS`=1000, a 429 its `Retry-After` of 1 s, which the gateway honours); and faults here come faster than `STABLE_AFTER_MS` (5 s), so the reconnect attempt counter never resets between them and the jittered backoff reaches `BACKOFF_MAX_MS` (1 s). Bars that opened a gap no longer lose their live label to the backfill (the held live copy is published).",
-    );
-  }
-  if (!v[4]!.met) {
-    notes.push(
-      `Burst over 1.5 s: \`BarPublisher\` publishes one bar at a time and awaits its JetStream ack before sending the next (simple per-symbol order and exactly-once), so 10,000 bars cost 10,000 sequential round trips; parsing them took only ${ofSummary(burst.gatewayParsedMs)} s. Keeping many publishes in flight and checking acks in order would be the fix; not changed by the benchmark.`,
     );
   }
   return notes;
@@ -180,9 +186,15 @@ export function renderMarkdown(run: FaultRun, burst: BurstResult, machine: strin
   );
   lines.push(
     `| of which the gateway's parse (first frame → last bar handed to the publisher) | ${ofSummary(burst.gatewayParsedMs)} s | — |`,
+    `| floor: nats.js alone, as many pre-encoded bars with dedup ids, 256 in flight, defaults (best ${sec(burst.floorBestMs)} s) | ${ofSummary(burst.floorMs)} s | — |`,
+    `| floor with \`noAsyncTraces\` (how the services connect) | ${ofSummary(burst.floorNoTracesMs)} s | — |`,
   );
-  lines.push('', `BARS stream held ${burst.storedInStream} messages after ${burst.reps} bursts of ${burst.bars}.`, '');
-  lines.push('**Targets** (issue 4):', '');
+  lines.push(
+    '',
+    `BARS stream held ${burst.storedInStream} messages after ${burst.reps} bursts of ${burst.bars} and as many floor runs of each kind.`,
+    '',
+  );
+  lines.push('**Targets** (issues 4 and 16):', '');
   for (const v of verdicts(run, burst)) lines.push(`- ${v.met ? 'Met' : '**Missed**'}: ${v.name}: ${v.detail}.`);
   if (notes.length) lines.push('', ...notes.map((n) => `- ${n}`));
   return lines.join('\n');
