@@ -19,6 +19,22 @@ describe('decideReconnect', () => {
     expect(decideReconnect({ kind: 'closed', code: 1006, reason: '' }, 1000, policy, () => 1).delayMs).toBe(30_000);
   });
 
+  it('replaces a streaming connection declared dead at once, whatever the attempt count; nothing else', () => {
+    const streaming = { wasStreaming: true };
+    for (const failure of [{ kind: 'pong_timeout' as const }, { kind: 'stale' as const, silentMs: 31_000 }]) {
+      const d = decideReconnect(failure, 9, policy, mid, streaming);
+      expect(d).toMatchObject({ state: 'backoff', delayMs: 0 });
+      expect(d.reason).toMatch(/replacing it at once/);
+      // Not streaming (a new connection that went silent): the usual backoff.
+      expect(decideReconnect(failure, 9, policy, mid).delayMs).toBe(15_000);
+    }
+    // A close or a refusal of a streaming connection is the server's word: back off as usual.
+    expect(decideReconnect({ kind: 'closed', code: 1012, reason: '' }, 9, policy, mid, streaming).delayMs).toBe(15_000);
+    expect(
+      decideReconnect({ kind: 'upgrade_rejected', status: 429, retryAfterMs: 1000 }, 9, policy, mid, streaming).delayMs,
+    ).toBe(15_000);
+  });
+
   it('retries a 406 at a steady pace and reports the lock-out', () => {
     for (const attempt of [0, 5, 50]) {
       const d = decideReconnect(

@@ -33,18 +33,28 @@ export interface ReconnectDecision {
 /**
  * What to do after `failure`, on the `attempt`-th consecutive failure (0-based). Never gives up: every
  * branch returns a delay. Pure, so each Alpaca failure mode is pinned by a unit test.
+ *
+ * A connection that was streaming and that we had to declare dead (silent, or no pong) is replaced at once,
+ * whatever the attempt count: nothing refused us, and a backoff grown by earlier outages (the counter resets only
+ * after a stable connection) would only lengthen the gap, by up to `maxMs`. Once per outage: if the new
+ * connection fails, the backoff applies as usual. A close, a refusal or a 429 never qualifies.
  */
 export function decideReconnect(
   failure: Failure,
   attempt: number,
   policy: ReconnectPolicy,
   random: () => number = Math.random,
+  context: { wasStreaming: boolean } = { wasStreaming: false },
 ): ReconnectDecision {
   const backoff = (reason: string): ReconnectDecision => ({
     state: 'backoff',
     delayMs: backoffDelay(policy, attempt, random),
     reason,
   });
+  const declaredDead = (reason: string): ReconnectDecision =>
+    context.wasStreaming
+      ? { state: 'backoff', delayMs: 0, reason: `${reason}; replacing it at once` }
+      : backoff(reason);
   switch (failure.kind) {
     case 'alpaca_error':
       return decideAlpacaError(failure.code, failure.msg, policy, backoff);
@@ -79,13 +89,13 @@ export function decideReconnect(
     case 'handshake_timeout':
       return backoff('WebSocket handshake timed out');
     case 'pong_timeout':
-      return backoff('no pong to our ping: transport dead');
+      return declaredDead('no pong to our ping: transport dead');
     case 'auth_timeout':
       return backoff('no reply to auth in time');
     case 'subscribe_timeout':
       return backoff('subscription not confirmed for every symbol, even after resubscribing');
     case 'stale':
-      return backoff(`no market data for ${failure.silentMs} ms while the market is open`);
+      return declaredDead(`no market data for ${failure.silentMs} ms while the market is open`);
     case 'commanded':
       return { state: 'backoff', delayMs: 0, reason: `reconnect commanded: ${failure.reason}` };
   }

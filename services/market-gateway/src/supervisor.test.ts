@@ -157,6 +157,29 @@ describe('FeedSupervisor', () => {
     t.sup.stop();
   });
 
+  it('replaces a silent stream at once, then backs off as usual if the new connection fails', async () => {
+    const t = setup('open');
+    t.sup.start();
+    for (let i = 0; i < 3; i++) {
+      t.last().terminate({ kind: 'closed', code: 1006, reason: '' });
+      await vi.advanceTimersByTimeAsync(10_000);
+    }
+    t.handshake();
+    t.ack();
+    const streaming = t.last();
+    const before = t.conns.length;
+    streaming.push(trade());
+    // Stale after 10 s of silence, seen by the next 1 s tick; with the grown backoff the next try would be 4 s later.
+    await vi.advanceTimersByTimeAsync(11_500);
+    expect(streaming.ended?.kind).toBe('stale');
+    expect(t.conns).toHaveLength(before + 1);
+    // The replacement fails before streaming: the grown backoff applies again, no instant retry.
+    t.last().terminate({ kind: 'closed', code: 1006, reason: '' });
+    await vi.advanceTimersByTimeAsync(3_000);
+    expect(t.conns).toHaveLength(before + 1);
+    t.sup.stop();
+  });
+
   it('stays quiet on a silent stream while the market is closed', async () => {
     const t = setup('closed');
     t.sup.start();

@@ -273,7 +273,8 @@ export class FeedSupervisor {
   private onEnd(failure: Failure): void {
     // `reconnects` counts outages (a streaming connection lost), not attempts: 40 retries through one
     // 406 lock-out are one reconnect, so the watchdog's flap rule means what it says.
-    if (this.state === 'streaming') this.reconnectCount += 1;
+    const wasStreaming = this.state === 'streaming';
+    if (wasStreaming) this.reconnectCount += 1;
     if ((failure.kind === 'pong_timeout' || failure.kind === 'stale') && this.streamingSince !== null) {
       const lastEvidence = Math.max(this.streamingSince, this.lastDataAt ?? 0);
       this.m.detection.observe({ cause: failure.kind }, (this.now() - lastEvidence) / 1000);
@@ -281,7 +282,9 @@ export class FeedSupervisor {
     this.conn = null;
     this.clearSessionTimer();
     this.streamingSince = null;
-    const decision = decideReconnect(failure, this.attempt, this.deps.settings.policy, this.deps.random);
+    const decision = decideReconnect(failure, this.attempt, this.deps.settings.policy, this.deps.random, {
+      wasStreaming,
+    });
     if (failure.kind !== 'commanded') this.attempt += 1;
     this.m.reconnects.inc({ cause: failure.kind === 'alpaca_error' ? `alpaca_${failure.code}` : failure.kind });
     this.setState(decision.state, `${decision.reason}; next attempt in ${decision.delayMs} ms`);
