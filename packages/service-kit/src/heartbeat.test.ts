@@ -85,6 +85,7 @@ describe('Heartbeat against a real nats-server', () => {
       failures: { name: 'probe_heartbeat_failures_total', help: 'x' },
     });
     hb.start();
+    hb.start(); // a second start must not add a second timer that stop() would leave running
     while (got.length < 3) await new Promise((r) => setTimeout(r, 10));
     hb.stop();
     const seen = got.length;

@@ -33,7 +33,10 @@ export class Heartbeat<S extends z.ZodType> {
     this.failures = opts.metrics.counter(opts.failures.name, opts.failures.help);
   }
 
+  /** Beats now and every interval; a second call while running does nothing (two timers would beat twice as often,
+   * and `stop` would clear only one). */
   start(): void {
+    if (this.timer) return;
     this.beat();
     this.timer = setInterval(() => this.beat(), this.opts.intervalMs);
   }
