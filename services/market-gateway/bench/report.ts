@@ -114,8 +114,19 @@ export function notesFor(run: FaultRun, burst: BurstResult): string[] {
     'Each fault is injected about 0.1 s after a bar (a cycle ends on a live bar, then a 0.1 s gap), so first-live-bar figures fall on the 1 s bar grid: a consumer either catches the first bar after the clear or, a second later, the one after it. Randomising the phase would cost about 50 s more than the 390-minute session holds at this clock.',
   );
   if (!v[2]!.met) {
+    const over = run.cycles.filter(
+      (c) => !c.gw.lockedOut && (c.gw.firstBarMs === null || c.gw.firstBarMs > TARGETS.firstBarMs),
+    );
+    const byClass = [...new Set(over.map((c) => c.cls))].map(
+      (cls) => `${cls} ${over.filter((c) => c.cls === cls).length}`,
+    );
     notes.push(
-      "First live bar over 1 s: in those cells the gateway's first live bar was the second one due after the clear; the first reached the stream by backfill or poll instead (none was lost), a second earlier. The causes: an attempt started inside the fault must run out first (a silent auth waits `AUTH_TIMEOUT_MS`=1000, a 429 its `Retry-After` of 1 s, which the gateway honours); and faults here come faster than `STABLE_AFTER_MS` (5 s), so the reconnect attempt counter never resets between them and the jittered backoff reaches `BACKOFF_MAX_MS` (1 s). Bars that opened a gap no longer lose their live label to the backfill (the held live copy is published).",
+      `First live bar over 1 s (${byClass.join(', ')} of 8 each): the gateway's first live bar was the second one due after the clear; the first reached the stream by backfill or poll instead (none was lost), a second earlier. Most of this is the bench's fixed phase meeting waits the gateway must keep: a 429 met inside the fault makes it wait the \`Retry-After\` (1 s) it is given; an auth sent inside a silent-auth fault waits \`AUTH_TIMEOUT_MS\` (1 s); a handshake started inside a blackhole waits \`HANDSHAKE_TIMEOUT_MS\` (2 s) or meets the 406 of the session the blackhole left; after a refusal the next try falls anywhere in the jittered backoff, which has grown to \`BACKOFF_MAX_MS\` (1 s) because faults here come faster than \`STABLE_AFTER_MS\` (5 s) and the counter never resets. A streaming connection declared dead (stale, no pong) is replaced at once, whatever the counter (unsubscribe: 5 of 8 over 1 s before that).`,
+    );
+  }
+  if (!v[5]!.met) {
+    notes.push(
+      `Burst over 1.25× the floor: the floor only publishes pre-encoded bytes. On the same thread the gateway also parses and validates the JSON frames (${ofSummary(burst.gatewayParsedMs)} s from the first frame to the last bar offered, overlapping the publishes), checks each bar against the contract, orders it per symbol and counts it; its publishes themselves cost about what the \`noAsyncTraces\` floor's do. nats.js still builds one Error per completed request (\`RequestOne.cancel\`), in both.`,
     );
   }
   return notes;
