@@ -1,3 +1,5 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 import { jetstreamManager, type JetStreamManager } from '@nats-io/jetstream';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { startSim, type Sim, type SimOptions } from '@vigil/alpaca-sim';
@@ -153,4 +155,45 @@ export async function settle(world: World, minutes: number): Promise<string[]> {
     () => {},
   );
   return check();
+}
+
+export interface GatewayProcess {
+  child: ChildProcess;
+  /** Everything the process wrote, stdout and stderr. */
+  out(): string;
+  /** The process's instance id, from its first log line that names one ('service started'). */
+  instanceId(): string;
+}
+
+const gatewayMain = fileURLToPath(new URL('../src/main.ts', import.meta.url));
+
+/** The gateway as its own process (`src/main.ts` under tsx), on `sim`'s key, for kill -9 and SIGSTOP. */
+export function spawnGateway(opts: {
+  natsUrl: string;
+  sim: Sim;
+  symbols: readonly string[];
+  replicaId: string;
+  env: Record<string, string>;
+}): GatewayProcess {
+  const { keyId, secret } = opts.sim.credentials;
+  const child = spawn(process.execPath, ['--conditions=vigil-source', '--import', 'tsx', gatewayMain], {
+    env: {
+      PATH: process.env.PATH,
+      ...opts.env,
+      NATS_URL: opts.natsUrl,
+      APCA_API_KEY_ID: keyId,
+      APCA_API_SECRET_KEY: secret,
+      ALPACA_STREAM_URL: opts.sim.wsUrl,
+      ALPACA_DATA_URL: opts.sim.url,
+      ALPACA_TRADING_URL: opts.sim.url,
+      SYMBOLS: opts.symbols.join(','),
+      HTTP_PORT: '0',
+      REPLICA_ID: opts.replicaId,
+    },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let out = '';
+  child.stdout?.on('data', (d: Buffer) => (out += d.toString()));
+  child.stderr?.on('data', (d: Buffer) => (out += d.toString()));
+  return { child, out: () => out, instanceId: () => /"instanceId":"([^"]+)"/.exec(out)?.[1] ?? '' };
 }

@@ -1,14 +1,11 @@
-import { type ChildProcess, spawn } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
 import { jetstreamManager } from '@nats-io/jetstream';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { startSim, type Sim } from '@vigil/alpaca-sim';
 import { Bar, decodeOn, decodeStored, GatewayHeartbeat, StandbyHeartbeat, streams, subjects } from '@vigil/contracts';
 import { startNats, waitFor, type NatsServerHandle } from '@vigil/service-kit/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { exactlyOnce, FAST } from './harness.js';
+import { exactlyOnce, FAST, spawnGateway, type GatewayProcess } from './harness.js';
 
-const main = fileURLToPath(new URL('../src/main.ts', import.meta.url));
 const SYMBOLS = ['SPY', 'AAPL'];
 const LEASE_TTL_MS = 1500;
 let server: NatsServerHandle;
@@ -16,13 +13,7 @@ let sim: Sim;
 let nc: NatsConnection;
 /** Who sent the last heartbeat on md.heartbeat (the leader), and the md.standby beats of each process. */
 const seen = { leader: '', leaderAt: 0, standby: new Map<string, number>() };
-interface Replica {
-  child: ChildProcess;
-  out(): string;
-  /** The process's instance id, from its first log line that names one ('service started'). */
-  instanceId(): string;
-}
-const children: Replica[] = [];
+const children: GatewayProcess[] = [];
 
 beforeAll(async () => {
   server = await startNats({ own: true });
@@ -53,29 +44,14 @@ afterAll(async () => {
   await server?.cleanup();
 });
 
-function run(replicaId: string): Replica {
-  const { keyId, secret } = sim.credentials;
-  const child = spawn(process.execPath, ['--conditions=vigil-source', '--import', 'tsx', main], {
-    env: {
-      PATH: process.env.PATH,
-      ...FAST.env,
-      NATS_URL: server.url,
-      APCA_API_KEY_ID: keyId,
-      APCA_API_SECRET_KEY: secret,
-      ALPACA_STREAM_URL: sim.wsUrl,
-      ALPACA_DATA_URL: sim.url,
-      ALPACA_TRADING_URL: sim.url,
-      SYMBOLS: SYMBOLS.join(','),
-      HTTP_PORT: '0',
-      REPLICA_ID: replicaId,
-      LEASE_TTL_MS: String(LEASE_TTL_MS),
-    },
-    stdio: ['ignore', 'pipe', 'pipe'],
+function run(replicaId: string): GatewayProcess {
+  const handle = spawnGateway({
+    natsUrl: server.url,
+    sim,
+    symbols: SYMBOLS,
+    replicaId,
+    env: { ...FAST.env, LEASE_TTL_MS: String(LEASE_TTL_MS) },
   });
-  let out = '';
-  child.stdout.on('data', (d: Buffer) => (out += d.toString()));
-  child.stderr.on('data', (d: Buffer) => (out += d.toString()));
-  const handle = { child, out: () => out, instanceId: () => /"instanceId":"([^"]+)"/.exec(out)?.[1] ?? '' };
   children.push(handle);
   return handle;
 }
@@ -102,8 +78,8 @@ async function everyBarOnce(): Promise<string[]> {
 }
 
 /** The process has stood by for a few beats (not merely started: every replica stands by until its first read). */
-const standingBy = (p: Replica) => () => (seen.standby.get(p.instanceId()) ?? 0) >= 3;
-const leaderIs = (p: Replica) => () => seen.leader === p.instanceId() && Date.now() - seen.leaderAt < 500;
+const standingBy = (p: GatewayProcess) => () => (seen.standby.get(p.instanceId()) ?? 0) >= 3;
+const leaderIs = (p: GatewayProcess) => () => seen.leader === p.instanceId() && Date.now() - seen.leaderAt < 500;
 const minutesPass = async (n: number) => {
   const target = sim.emittedBars('SPY').length + n;
   await waitFor(`${n} simulated minutes`, () => sim.emittedBars('SPY').length >= target, { timeoutMs: 20_000 });
