@@ -8,6 +8,7 @@ import {
   eventsFor,
   freshSignal,
   injectFault,
+  openPositions,
   ordersFor,
   publishSignal,
   request,
@@ -22,8 +23,6 @@ beforeAll(async () => {
 });
 afterAll(async () => env?.stop());
 
-const openPositions = async () =>
-  (await env.rest.positions.getAllOpenPositions()).map((p) => `${p.symbol}:${p.qty}`).sort();
 const buy = (symbol: string, qty: number) =>
   env.sim.broker.submit({ symbol, side: 'buy', type: 'market', time_in_force: 'day', qty: String(qty) });
 
@@ -85,7 +84,7 @@ describe('commands', () => {
       qty: '1',
     });
     const ex = await startExecutor(env);
-    expect(await openPositions()).toEqual(['MSFT:5', 'QQQ:10', 'SPY:1']);
+    expect(await openPositions(env)).toEqual(['MSFT:5', 'QQQ:10', 'SPY:1']);
     const reply = await request(env, commands.executorFlatten, { ...command, incidentId: 'inc-1' });
     expect(reply).toMatchObject({
       ok: true,
@@ -97,7 +96,7 @@ describe('commands', () => {
     });
     expect(reply.closed.map((c) => `${c.symbol}:${c.qty}`).sort()).toEqual(['MSFT:5', 'QQQ:10', 'SPY:1']);
     expect(reply.closed.every((c) => c.orderId)).toBe(true);
-    await waitFor('an empty book', async () => (await openPositions()).length === 0);
+    await waitFor('an empty book', async () => (await openPositions(env)).length === 0);
     await waitFor(
       'fills of the closing orders',
       () => env.events.filter((e) => e.event === 'filled' && e.side === 'sell').length === 3,
@@ -130,7 +129,7 @@ describe('commands', () => {
     const kv = await new Kvm(env.nc).open(kvBuckets.executorState.name);
     expect((await kv.get('flatten.active'))?.json()).toMatchObject({ incidentId: 'inc-2' });
     await clearFaults(env, 'rest_error');
-    expect(await openPositions()).toEqual(['SPY:3']);
+    expect(await openPositions(env)).toEqual(['SPY:3']);
     const restarted = await startExecutor(env);
     await waitFor('the flatten to finish', () =>
       restarted.lines().some((l) => l.msg === 'flatten complete; executor stays halted'),
@@ -138,7 +137,7 @@ describe('commands', () => {
     expect(restarted.lines().some((l) => l.msg === 'found an interrupted flatten; halting and finishing it')).toBe(
       true,
     );
-    await waitFor('an empty book', async () => (await openPositions()).length === 0);
+    await waitFor('an empty book', async () => (await openPositions(env)).length === 0);
     expect((await kv.get('flatten.active'))?.operation).not.toBe('PUT');
     const again = await request(env, commands.executorFlatten, { ...command, incidentId: 'inc-2' });
     expect(again).toMatchObject({ ok: true, alreadyFlat: true });

@@ -8,6 +8,7 @@ import {
   eventsFor,
   freshSignal,
   injectFault,
+  openPositions,
   publishSignal,
   request,
   startEnv,
@@ -20,9 +21,6 @@ beforeAll(async () => {
   env = await startEnv();
 });
 afterAll(async () => env?.stop());
-
-const openPositions = async () =>
-  (await env.rest.positions.getAllOpenPositions()).map((p) => `${p.symbol}:${p.qty}`).sort();
 
 it('flattens after the orders on their way, and places none behind it', async () => {
   const ex = await startExecutor(env, { FLATTEN_SCOPE: 'account' });
@@ -42,7 +40,7 @@ it('flattens after the orders on their way, and places none behind it', async ()
     const afterFlatten = posts();
     await new Promise((r) => setTimeout(r, 1_500));
     expect(posts()).toBe(afterFlatten);
-    expect(await openPositions()).toEqual([]);
+    expect(await openPositions(env)).toEqual([]);
     expect(afterFlatten).toBeGreaterThan(before);
     const late = signals.filter((s) => eventsFor(env, s.id).some((e) => e.event === 'skipped'));
     const placed = signals.filter((s) => eventsFor(env, s.id).some((e) => e.event === 'submitted'));

@@ -1,7 +1,7 @@
 import { commands } from '@vigil/contracts';
 import { waitFor } from '@vigil/service-kit/testing';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { command, request, startEnv, startExecutor, type Env } from './harness.js';
+import { command, openPositions, request, startEnv, startExecutor, type Env } from './harness.js';
 
 let env: Env;
 beforeAll(async () => {
@@ -9,8 +9,6 @@ beforeAll(async () => {
 });
 afterAll(async () => env?.stop());
 
-const openPositions = async () =>
-  (await env.rest.positions.getAllOpenPositions()).map((p) => `${p.symbol}:${p.qty}`).sort();
 const openOrders = () =>
   env.sim.broker
     .list({ status: 'open', limit: 500, direction: 'asc' })
@@ -38,7 +36,7 @@ it('flattens only the symbols Vigil trades by default (FLATTEN_SCOPE=vigil), eve
     halt: { halted: true },
   });
   expect(vigil.closed.map((c) => `${c.symbol}:${c.qty}`)).toEqual(['SPY:5']);
-  await waitFor('only TSLA left', async () => (await openPositions()).join() === 'TSLA:3');
+  await waitFor('only TSLA left', async () => (await openPositions(env)).join() === 'TSLA:3');
   expect(openOrders()).toEqual(['TSLA']);
   await ex.close();
 
@@ -46,7 +44,7 @@ it('flattens only the symbols Vigil trades by default (FLATTEN_SCOPE=vigil), eve
   const account = await request(env, commands.executorFlatten, { ...command, incidentId: 'inc-account' });
   expect(account).toMatchObject({ ok: true, scope: 'account', canceledOrders: 1, failed: [], alreadyFlat: false });
   expect(account.closed.map((c) => `${c.symbol}:${c.qty}`)).toEqual(['TSLA:3']);
-  await waitFor('an empty book', async () => (await openPositions()).length === 0);
+  await waitFor('an empty book', async () => (await openPositions(env)).length === 0);
   expect(openOrders()).toEqual([]);
   // An incident already flattened answers with the scope it was flattened with.
   const again = await request(env, commands.executorFlatten, { ...command, incidentId: 'inc-vigil' });

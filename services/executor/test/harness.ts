@@ -183,3 +183,8 @@ export async function clearFaults(env: Env, kind: string): Promise<void> {
   const res = await fetch(`${env.sim.url}/sim/faults?kind=${kind}`, { method: 'DELETE' });
   if (!res.ok) throw new Error(`faults not cleared: ${res.status} ${await res.text()}`);
 }
+
+/** The broker's open positions as `SYMBOL:qty`, sorted: what a flatten must leave empty. */
+export async function openPositions(env: Env): Promise<string[]> {
+  return (await env.rest.positions.getAllOpenPositions()).map((p) => `${p.symbol}:${p.qty}`).sort();
+}
