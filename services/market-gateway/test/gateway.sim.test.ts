@@ -162,6 +162,11 @@ describe('market-gateway against the simulator and a real nats-server', () => {
     await waitFor('streaming', () => gateway.supervisor.status().state === 'streaming', { timeoutMs: 10_000 });
     for (let drop = 0; drop < 6; drop++) {
       await settle(w, 3);
+      // Each drop must hit a live stream: settling can finish on polled bars while the last drop's 406 lock-out
+      // still holds the stream down, and a drop then has nothing to cut.
+      await waitFor('streaming before the drop', () => gateway.supervisor.status().state === 'streaming', {
+        timeoutMs: 15_000,
+      });
       w.sim.faults.inject({ kind: 'drop' });
     }
     await waitFor('streaming again', () => gateway.supervisor.status().state === 'streaming', { timeoutMs: 15_000 });
