@@ -25,7 +25,7 @@ process.exit(0);
 function render(run: TakeoverRun, wallS: number): string {
   const s = (ms: number | null) => (ms === null || !Number.isFinite(ms) ? '—' : (ms / 1000).toFixed(2));
   const sum = summaries(run);
-  const bound = TAKEOVER.leaseTtlMs + run.pollIntervalMs + MS_PER_MINUTE;
+  const bound = TAKEOVER.leaseTtlMs + Number(GATEWAY_ENV.POLL_INTERVAL_MS) + MS_PER_MINUTE;
   const worstFirstBar = Math.max(...run.rounds.map((r) => r.firstBarMs ?? Number.POSITIVE_INFINITY));
   const lines = [
     '## market-gateway: standby take-over (`pnpm --filter @vigil/market-gateway bench:takeover`)',

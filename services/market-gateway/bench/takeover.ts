@@ -27,7 +27,6 @@ export interface TakeoverRun {
   lost: number;
   duplicates: number;
   problems: string[];
-  pollIntervalMs: number;
 }
 
 /**
@@ -47,21 +46,19 @@ export async function runTakeover(rounds: number, log: (line: string) => void = 
     sparseSymbols: [],
     clock: { start: '2026-01-06T09:30:00-05:00', msPerMinute: MS_PER_MINUTE },
   });
-  const seen = { leader: '', standby: new Map<string, number>() };
+  const standbyBeats = new Map<string, number>();
   const leaderBeats: { at: number; id: string }[] = [];
   const bars: { at: number; bar: Bar }[] = [];
   w.nc.subscribe(subjects.heartbeat, {
     callback: (_e, m) => {
       const hb = decodeOn(GatewayHeartbeat, m.subject, m.data);
-      if (!hb.ok) return;
-      seen.leader = hb.value.instanceId;
-      leaderBeats.push({ at: Date.now(), id: seen.leader });
+      if (hb.ok) leaderBeats.push({ at: Date.now(), id: hb.value.instanceId });
     },
   });
   w.nc.subscribe(subjects.gatewayStandby, {
     callback: (_e, m) => {
       const hb = decodeOn(StandbyHeartbeat, m.subject, m.data);
-      if (hb.ok) seen.standby.set(hb.value.instanceId, (seen.standby.get(hb.value.instanceId) ?? 0) + 1);
+      if (hb.ok) standbyBeats.set(hb.value.instanceId, (standbyBeats.get(hb.value.instanceId) ?? 0) + 1);
     },
   });
   w.nc.subscribe(subjects.bars1mAll, {
@@ -77,10 +74,10 @@ export async function runTakeover(rounds: number, log: (line: string) => void = 
     procs.push(p);
     return p;
   };
-  const leads = (p: GatewayProcess) => seen.leader !== '' && seen.leader === p.instanceId();
+  const leads = (p: GatewayProcess) => p.instanceId() !== '' && leaderBeats.at(-1)?.id === p.instanceId();
   const standsBy = async (p: GatewayProcess, beats = 3) => {
-    const from = seen.standby.get(p.instanceId()) ?? 0;
-    await waitFor('a standby heartbeat or three', () => (seen.standby.get(p.instanceId()) ?? 0) >= from + beats, {
+    const from = standbyBeats.get(p.instanceId()) ?? 0;
+    await waitFor('a standby heartbeat or three', () => (standbyBeats.get(p.instanceId()) ?? 0) >= from + beats, {
       timeoutMs: 30_000,
     });
   };
@@ -145,7 +142,6 @@ export async function runTakeover(rounds: number, log: (line: string) => void = 
       lost: problems.filter((p) => p.endsWith('missing')).length,
       duplicates: problems.filter((p) => p.endsWith('stored twice')).length,
       problems,
-      pollIntervalMs: Number(GATEWAY_ENV.POLL_INTERVAL_MS),
     };
   } finally {
     for (const p of procs) {
