@@ -1,6 +1,15 @@
 import * as z from 'zod';
 import { describe, expect, it } from 'vitest';
-import { baseConfig, envBool, envInt, envSymbols, isSecretName, loadConfig, parseConfig } from './config.js';
+import {
+  baseConfig,
+  envBool,
+  envInt,
+  envSymbols,
+  isSecretName,
+  loadConfig,
+  parseConfig,
+  symbolMatcher,
+} from './config.js';
 import { ConfigError } from './errors.js';
 
 const schema = z.object({
@@ -70,6 +79,29 @@ describe('config', () => {
     expect(printed).toContain('market-gateway: invalid configuration');
     expect(printed).toContain('HTTP_PORT');
     expect(printed).toContain('ALPACA_SECRET_KEY');
+  });
+});
+
+describe('envSymbols', () => {
+  const all = z.object({ SYMBOLS: envSymbols(['SPY'], { allowAll: true }) });
+  const listOnly = z.object({ SYMBOLS: envSymbols(['SPY']) });
+
+  it('reads * as every symbol where a service allows it', () => {
+    expect(parseConfig(all, { SYMBOLS: ' * ' }).SYMBOLS).toEqual(['*']);
+    expect(parseConfig(all, { SYMBOLS: 'spy,aapl' }).SYMBOLS).toEqual(['SPY', 'AAPL']);
+    expect(() => parseConfig(listOnly, { SYMBOLS: '*' })).toThrow(/SYMBOLS.*expected tickers/);
+  });
+
+  it('refuses * mixed with tickers, which would silently mean all of them', () => {
+    expect(() => parseConfig(all, { SYMBOLS: 'SPY,*' })).toThrow(/SYMBOLS/);
+  });
+});
+
+describe('symbolMatcher', () => {
+  it('passes every symbol for the wildcard and only listed ones for a list', () => {
+    expect(symbolMatcher(['*'])('ZZZZ')).toBe(true);
+    const listed = symbolMatcher(['SPY', 'AAPL']);
+    expect([listed('SPY'), listed('AAPL'), listed('MSFT')]).toEqual([true, true, false]);
   });
 });
 

@@ -26,8 +26,14 @@ export const envBool = (def: boolean) =>
     .transform((v) => v === 'true' || v === '1' || v === 'yes')
     .default(def);
 
-/** Comma-separated upper-case tickers: `SPY,AAPL,BRK.B`. */
-export const envSymbols = (def: string[]) =>
+/** `SYMBOLS=*`: every symbol the feed carries (Alpaca's wildcard). */
+export const ALL_SYMBOLS = '*';
+
+/**
+ * Comma-separated upper-case tickers: `SPY,AAPL,BRK.B`. With `allowAll`, `*` alone means every symbol and parses to
+ * `['*']` (see `symbolMatcher`); mixed with tickers it is refused, as it would silently mean all of them.
+ */
+export const envSymbols = (def: string[], opts: { allowAll?: boolean } = {}) =>
   z
     .string()
     .transform((s) =>
@@ -36,8 +42,29 @@ export const envSymbols = (def: string[]) =>
         .map((x) => x.trim().toUpperCase())
         .filter(Boolean),
     )
-    .pipe(z.array(z.string().regex(TICKER_PATTERN, { error: 'expected tickers such as SPY,AAPL' })).min(1))
+    .pipe(
+      opts.allowAll
+        ? z.union([
+            z.tuple([z.literal(ALL_SYMBOLS)]),
+            z
+              .array(
+                z.string().regex(TICKER_PATTERN, { error: 'expected tickers such as SPY,AAPL, or * alone for all' }),
+              )
+              .min(1),
+          ])
+        : z.array(z.string().regex(TICKER_PATTERN, { error: 'expected tickers such as SPY,AAPL' })).min(1),
+    )
     .default(def);
+
+/** Whether a SYMBOLS list is the wildcard. */
+export const isAllSymbols = (symbols: readonly string[]): boolean => symbols.includes(ALL_SYMBOLS);
+
+/** A SYMBOLS list as a test: the wildcard passes every symbol, a list only its own (a set: lists can be long). */
+export function symbolMatcher(symbols: readonly string[]): (symbol: string) => boolean {
+  if (isAllSymbols(symbols)) return () => true;
+  const set = new Set(symbols);
+  return (symbol) => set.has(symbol);
+}
 
 export const logLevel = z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).default('info');
 

@@ -4,8 +4,8 @@ import * as z from 'zod';
 export const executorConfig = z.object({
   ...baseConfig,
   ...alpacaConfig,
-  /** The only symbols traded; the same list and default as the gateway's (the launcher passes it to both). */
-  SYMBOLS: envSymbols(['SPY', 'AAPL', 'MSFT']),
+  /** The only symbols traded; the same list and default as the gateway's (the launcher passes it to both). `*`: any. */
+  SYMBOLS: envSymbols(['SPY', 'AAPL', 'MSFT'], { allowAll: true }),
   /** false: long-only, a sell goes out only against shares held and is cut to them; true: shorts within MAX_POSITION_QTY. */
   ALLOW_SHORT: envBool(false),
   MAX_POSITION_QTY: envInt(100, { min: 1 }),

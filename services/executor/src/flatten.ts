@@ -1,6 +1,6 @@
 import type { trading } from '@alpacahq/alpaca-trade-api';
 import type { ExecutorFlattenReply, ExecutorFlattenRequest, FlattenScope } from '@vigil/contracts';
-import { retry, retryDelay, type BackoffPolicy, type Logger, type Metrics } from '@vigil/service-kit';
+import { isAllSymbols, retry, retryDelay, type BackoffPolicy, type Logger, type Metrics } from '@vigil/service-kit';
 import type { BrokerCall } from './broker-call.js';
 import { BrokerError } from './broker-errors.js';
 import type { ExecutorState, FlattenMarker, FlattenRecord } from './executor-state.js';
@@ -164,7 +164,8 @@ export class Flattener {
       // A flatten leaves the executor halted, and (RESUME_AFTER_FLATTEN=manual) for a person to lift.
       await this.deps.halt.halt(`flatten: ${marker.reason}`, marker.incidentId, marker.by);
       await this.deps.halt.markFlattened();
-      if (result.scope === 'account') await this.closeAccount(result);
+      // With SYMBOLS=* every symbol is Vigil's: the account's own bulk calls close them all.
+      if (result.scope === 'account' || isAllSymbols(this.deps.symbols)) await this.closeAccount(result);
       else await this.closeSymbols(result);
       await this.retryFailed(result, log);
     } catch (err) {

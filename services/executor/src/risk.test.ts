@@ -141,6 +141,10 @@ describe('checkSymbol', () => {
       reason: 'symbol TSLA is not in SYMBOLS (SPY,AAPL); the executor trades only those',
     });
   });
+
+  it('allows any symbol with SYMBOLS=*', () => {
+    expect(checkSymbol('TSLA', ['*'])).toEqual({ ok: true });
+  });
 });
 
 describe('sizeOrder', () => {

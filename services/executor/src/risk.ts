@@ -1,5 +1,5 @@
 import { MINUTE_MS, type Side } from '@vigil/contracts';
-import type { MarketPhase } from '@vigil/service-kit';
+import { isAllSymbols, type MarketPhase } from '@vigil/service-kit';
 import type { Book } from './exposure.js';
 
 export interface RiskLimits {
@@ -40,9 +40,9 @@ export interface MarketView {
 
 const iso = (ms: number) => new Date(ms).toISOString();
 
-/** Only the configured symbols (SYMBOLS, the gateway's list) are traded: a signal for another is refused. */
+/** Only the configured symbols (SYMBOLS, the gateway's list, or `*`) are traded: a signal for another is refused. */
 export function checkSymbol(symbol: string, symbols: readonly string[]): RiskVerdict {
-  if (symbols.includes(symbol)) return { ok: true };
+  if (isAllSymbols(symbols) || symbols.includes(symbol)) return { ok: true };
   return {
     ok: false,
     rule: 'symbol_not_traded',

@@ -51,3 +51,16 @@ it('flattens only the symbols Vigil trades by default (FLATTEN_SCOPE=vigil), eve
   expect(again).toMatchObject({ ok: true, alreadyFlat: true, scope: 'vigil', closed: [] });
   await ex.close();
 });
+
+it('with SYMBOLS=* flattens every position, as every symbol is one Vigil trades', async () => {
+  market('SPY', 2);
+  market('TSLA', 4);
+  resting('AAPL');
+  const ex = await startExecutor(env, { SYMBOLS: ['*'] });
+  const reply = await request(env, commands.executorFlatten, { ...command, incidentId: 'inc-all' });
+  expect(reply).toMatchObject({ ok: true, scope: 'vigil', canceledOrders: 1, failed: [] });
+  expect(reply.closed.map((c) => `${c.symbol}:${c.qty}`).sort()).toEqual(['SPY:2', 'TSLA:4']);
+  await waitFor('an empty book', async () => (await openPositions(env)).length === 0);
+  expect(openOrders()).toEqual([]);
+  await ex.close();
+});
