@@ -27,6 +27,10 @@ const ordersQuery = z.object({
   after: z.string().optional(),
   until: z.string().optional(),
 });
+const assetsQuery = z.object({
+  status: z.enum(['active', 'inactive']).optional(),
+  asset_class: z.enum(['us_equity', 'us_option', 'crypto']).default('us_equity'),
+});
 const closeAllQuery = z.object({ cancel_orders: z.enum(['true', 'false']).default('false') });
 
 export interface TradingContext {
@@ -35,6 +39,8 @@ export interface TradingContext {
   /** What `/v2/clock` and `/v3/clock` report as now (the broker's time at its reporting resolution). */
   clockNow: () => number;
   accountId: string;
+  /** The simulated market's symbols: the tradable assets. */
+  symbols: readonly string[];
 }
 
 /** Trading API routes under /v2 and /v3; returns false when the path is not one of them. */
@@ -60,6 +66,12 @@ export async function handleTrading(
     );
   }
   if (route === 'GET /v2/account') return done(sendJson(res, 200, account(ctx)));
+  if (route === 'GET /v2/assets') {
+    const p = assetsQuery.safeParse(q);
+    return done(
+      p.success ? sendJson(res, 200, assets(ctx, p.data.status)) : sendError(res, 422, describeIssues(p.error)),
+    );
+  }
   if (route === 'GET /v2/positions')
     return done(
       sendJson(
@@ -126,6 +138,24 @@ async function postOrder(ctx: TradingContext, req: IncomingMessage, res: ServerR
 function result(res: ServerResponse, r: ReturnType<Broker['submit']>, status: number): void {
   if (r.ok) sendJson(res, status, r.value);
   else sendError(res, r.status, r.message);
+}
+
+/** `GET /v2/assets`: every simulated symbol, an active and tradable US equity (none is inactive). */
+function assets(ctx: TradingContext, status: 'active' | 'inactive' | undefined): Record<string, unknown>[] {
+  if (status === 'inactive') return [];
+  return ctx.symbols.map((symbol, i) => ({
+    id: `00000000-0000-4000-8000-${String(i).padStart(12, '0')}`,
+    class: 'us_equity',
+    exchange: 'IEX',
+    symbol,
+    name: `${symbol} (simulated)`,
+    status: 'active',
+    tradable: true,
+    marginable: true,
+    shortable: true,
+    easy_to_borrow: true,
+    fractionable: false,
+  }));
 }
 
 function account(ctx: TradingContext): Record<string, unknown> {

@@ -228,6 +228,7 @@ export class Sim {
           now: () => this.clock.now(),
           clockNow: () => Math.floor(this.clock.now() / this.clockResolutionMs) * this.clockResolutionMs,
           accountId: 'a1b2c3d4-0000-4000-8000-000000000001',
+          symbols: this.symbols,
         },
         req,
         res,

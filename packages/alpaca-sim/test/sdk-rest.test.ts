@@ -5,6 +5,7 @@ import { KEY, SECRET, control, fastSim } from './helpers.js';
 
 let sim: Sim;
 let api: {
+  assets: trading.AssetsApi;
   clock: trading.ClockApi;
   calendar: trading.CalendarApi;
   account: trading.AccountsApi;
@@ -24,6 +25,7 @@ beforeAll(async () => {
   const t = new trading.Configuration({ ...shared, basePath: sim.url });
   const d = new marketData.Configuration({ ...shared, basePath: sim.url });
   api = {
+    assets: new trading.AssetsApi(t),
     clock: new trading.ClockApi(t),
     calendar: new trading.CalendarApi(t),
     account: new trading.AccountsApi(t),
@@ -35,6 +37,16 @@ beforeAll(async () => {
 afterAll(() => sim.close());
 
 describe('official SDK REST clients against the simulator', () => {
+  it('lists every simulated symbol as an active US equity', async () => {
+    const assets = await api.assets.getV2Assets({ status: 'active', assetClass: 'us_equity' });
+    expect(assets.map((a) => [a.symbol, a.status, a.tradable])).toEqual([
+      ['SPY', 'active', true],
+      ['AAPL', 'active', true],
+      ['THIN', 'active', true],
+    ]);
+    expect(await api.assets.getV2Assets({ status: 'inactive' })).toEqual([]);
+  });
+
   it('pages through multi-symbol bars, symbol by symbol, with a limit across symbols', async () => {
     const seen: Record<string, string[]> = {};
     let pageToken: string | undefined;

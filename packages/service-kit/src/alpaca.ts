@@ -41,6 +41,7 @@ export interface AlpacaSettings {
 
 /** The SDK's generated APIs pointed at configured hosts (the facade `Alpaca` client has no base-URL option). */
 export interface AlpacaRest {
+  assets: trading.AssetsApi;
   clock: trading.ClockApi;
   calendar: trading.CalendarApi;
   account: trading.AccountsApi;
@@ -67,6 +68,7 @@ export function createAlpacaRest(settings: AlpacaSettings, opts: { retry?: boole
     basePath: settings.ALPACA_DATA_URL.replace(/\/+$/, ''),
   });
   return {
+    assets: new trading.AssetsApi(tradingConfig),
     clock: new trading.ClockApi(tradingConfig),
     calendar: new trading.CalendarApi(tradingConfig),
     account: new trading.AccountsApi(tradingConfig),
