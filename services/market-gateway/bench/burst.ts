@@ -15,6 +15,7 @@ import { liveBarHandler } from '../src/live-bars.js';
 import { publishFloor } from './floor.js';
 import { BarPublisher } from '../src/publisher.js';
 import { FeedSupervisor } from '../src/supervisor.js';
+import { SymbolUniverse } from '../src/universe.js';
 import { BURST } from './settings.js';
 
 export interface BurstResult {
@@ -165,7 +166,7 @@ export async function runBurst(opts: { bars?: number; perFrame?: number; reps?: 
   let offered = 0;
   // The gateway's own live-bar path; each rep is the minute after the last, so no gap opens and nothing is bad.
   const handleBar = liveBarHandler({
-    symbols,
+    universe: new SymbolUniverse(symbols),
     feed: 'iex',
     brokerNow: Date.now,
     publisher,

@@ -1,7 +1,7 @@
 import type { AuditReport, Bar, Feed } from '@vigil/contracts';
 import type { AlpacaRest, Logger, Metrics } from '@vigil/service-kit';
 import type { WireBar } from './alpaca-messages.js';
-import { auditSymbol, auditWindow } from './audit.js';
+import { auditSymbol, auditWindow, type AuditWindow } from './audit.js';
 import { barFromWire, type RejectBar } from './bars.js';
 import type { BarPublisher } from './publisher.js';
 import { fetchBars } from './rest-bars.js';
@@ -11,7 +11,12 @@ export interface AuditorDeps {
   stocks: AlpacaRest['stocks'];
   publisher: BarPublisher;
   stored: StoredBars;
-  symbols: string[];
+  /** The symbols to keep complete, as they are now (under SYMBOLS=* the universe grows). */
+  symbols: () => readonly string[];
+  /** At most this many symbols a REST request; the audit also checks one such group at a time. */
+  maxSymbolsPerRequest?: number;
+  /** Awaited before every REST page: the gateway's REST budget. */
+  beforeRequest?: () => Promise<void>;
   feed: Feed;
   /** Wall ms between audits. */
   intervalMs: number;
@@ -110,12 +115,46 @@ export class Auditor {
   }
 
   private async auditOnce(): Promise<Repairs> {
-    const { publisher, stored, symbols, feed } = this.deps;
+    const { stored } = this.deps;
     const brokerNowMs = this.deps.brokerNow();
     const window = auditWindow(brokerNowMs, this.deps.windowMs, this.deps.lagMs);
     if (!window) return { missing: 0, revised: 0 };
     stored.prune(window.start);
-    const answer = await fetchBars(this.deps.stocks, { symbols, start: window.start, end: window.through, feed });
+    const repairs: Repairs = { missing: 0, revised: 0 };
+    const found: Record<string, { missing: string[]; revised: string[] }> = {};
+    let checked = 0;
+    // One group of symbols at a time: an hour of bars for every symbol of SYMBOLS=* would not fit in memory at once.
+    const symbols = this.deps.symbols();
+    const perGroup = this.deps.maxSymbolsPerRequest ?? Number.POSITIVE_INFINITY;
+    for (let i = 0; i < symbols.length; i += perGroup) {
+      checked += await this.auditGroup(symbols.slice(i, i + perGroup), window, brokerNowMs, repairs, found);
+    }
+    const window_ = { from: new Date(window.start).toISOString(), through: new Date(window.through).toISOString() };
+    if (repairs.missing + repairs.revised > 0)
+      this.log.warn(
+        { ...window_, repairs: found, checked },
+        'audit repaired stored bars: REST had bars the stream missed or changed; stored them',
+      );
+    else this.log.debug({ ...window_, checked }, 'audit: stored bars match REST');
+    return repairs;
+  }
+
+  /** Audits one group of symbols against one REST answer; returns how many bars it checked. */
+  private async auditGroup(
+    symbols: readonly string[],
+    window: AuditWindow,
+    brokerNowMs: number,
+    repairs: Repairs,
+    found: Record<string, { missing: string[]; revised: string[] }>,
+  ): Promise<number> {
+    const { publisher, stored, feed, beforeRequest } = this.deps;
+    const answer = await fetchBars(this.deps.stocks, {
+      symbols,
+      start: window.start,
+      end: window.through,
+      feed,
+      ...(beforeRequest ? { beforeRequest } : {}),
+    });
     for (const bad of answer.invalid) this.deps.rejectBar(bad.symbol, 'audit', bad.raw, bad.error);
     const receivedAt = new Date(brokerNowMs);
     const asBar = (wire: WireBar, symbol: string): Bar | null => {
@@ -125,8 +164,6 @@ export class Auditor {
       return null;
     };
 
-    const found: Record<string, { missing: string[]; revised: string[] }> = {};
-    const repairs: Repairs = { missing: 0, revised: 0 };
     const note = (symbol: string, kind: keyof Repairs, t: string) => {
       found[symbol] ??= { missing: [], revised: [] };
       found[symbol][kind].push(t);
@@ -158,13 +195,6 @@ export class Auditor {
       }
     }
     await Promise.all(checks);
-    const window_ = { from: new Date(window.start).toISOString(), through: new Date(window.through).toISOString() };
-    if (repairs.missing + repairs.revised > 0)
-      this.log.warn(
-        { ...window_, repairs: found, checked: checks.length },
-        'audit repaired stored bars: REST had bars the stream missed or changed; stored them',
-      );
-    else this.log.debug({ ...window_, checked: checks.length }, 'audit: stored bars match REST');
-    return repairs;
+    return checks.length;
   }
 }

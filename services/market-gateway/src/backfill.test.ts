@@ -13,6 +13,7 @@ describe('planBackfill', () => {
     expect(planBackfill(['SPY', 'AAPL'], last, T('15:31') + 5_000, 6 * 3_600_000)).toEqual({
       start: T('15:21'),
       end: T('15:31') + 5_000,
+      requests: [{ symbols: ['AAPL', 'SPY'], start: T('15:21') }],
     });
   });
 
@@ -30,6 +31,23 @@ describe('planBackfill', () => {
       T('15:31'),
     );
     expect(planBackfill(['SPY'], new Map([['SPY', T('15:31')]]), T('15:31') + 30_000, 3_600_000)).toBeNull();
+  });
+
+  it('groups symbols by where their gap starts, a bounded number a request, those up to date last', () => {
+    const last = new Map([
+      ['A', T('15:29')],
+      ['B', T('15:00')],
+      ['C', T('15:29')],
+      ['D', T('15:29')],
+      ['E', T('15:31')],
+    ]);
+    const plan = planBackfill(['A', 'B', 'C', 'D', 'E', 'F'], last, T('15:31') + 5_000, 60 * MINUTE_MS, 2);
+    expect(plan?.requests).toEqual([
+      { symbols: ['F', 'B'], start: T('14:31') },
+      { symbols: ['A', 'C'], start: T('15:30') },
+      { symbols: ['D', 'E'], start: T('15:30') },
+    ]);
+    expect(plan?.start).toBe(T('14:31'));
   });
 });
 

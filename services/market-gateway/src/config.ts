@@ -7,7 +7,12 @@ export const GatewayConfig = z.object({
   ...baseConfig,
   ...alpacaConfig,
   HTTP_PORT: envInt(8081, { min: 0, max: 65535 }),
-  SYMBOLS: envSymbols(['SPY', 'AAPL', 'MSFT']),
+  /** The symbols to stream and keep complete, or `*` for every symbol (the full market; see README). */
+  SYMBOLS: envSymbols(['SPY', 'AAPL', 'MSFT'], { allowAll: true }),
+  /** Symbols per REST bars request: they ride in the URL, which servers and proxies cap (often at 8 KiB). */
+  REST_SYMBOLS_PER_REQUEST: envInt(1_000, { min: 1, max: 5_000 }),
+  /** SYMBOLS=*: how often the broker's active assets are read again, to backfill and audit new listings. */
+  UNIVERSE_REFRESH_MS: envInt(3_600_000, { min: 60_000 }),
   CANARY_SYMBOL: z.string().regex(TICKER_PATTERN, { error: 'expected a liquid ticker such as SPY' }).default('SPY'),
   PING_INTERVAL_MS: envInt(10_000, { min: 50 }),
   PONG_TIMEOUT_MS: envInt(5_000, { min: 50 }),

@@ -1,6 +1,7 @@
 import type { Feed } from '@vigil/contracts';
 import type { AlpacaRest } from '@vigil/service-kit';
 import { newBarsFor, planBackfill, settledThrough, type BackfillWindow } from './backfill.js';
+import type { WireBar } from './alpaca-messages.js';
 import { barFromWire, type RejectBar } from './bars.js';
 import type { BarPublisher } from './publisher.js';
 import { fetchBars } from './rest-bars.js';
@@ -8,12 +9,15 @@ import { fetchBars } from './rest-bars.js';
 export interface FillGapRequest {
   stocks: AlpacaRest['stocks'];
   publisher: BarPublisher;
-  symbols: string[];
+  symbols: readonly string[];
   feed: Feed;
   maxLookbackMs: number;
   source: 'backfill' | 'poll';
   brokerNowMs: number;
   maxPages?: number;
+  maxSymbolsPerRequest?: number;
+  /** Awaited before every REST page: the gateway's REST budget. */
+  beforeRequest?: () => Promise<void>;
   /** Where a bar that is not a valid bar goes (logged and counted); it is never offered. */
   rejectBar: RejectBar;
 }
@@ -26,26 +30,44 @@ export interface FillGapResult {
   settledThrough: number;
 }
 
-/** Fetch every symbol's gap in one paginated multi-symbol request and offer the new bars, oldest first. */
+/**
+ * Fetch every symbol's gap (requests grouped by where the gaps start, see `planBackfill`) and offer the new bars,
+ * oldest first per symbol, each request's as soon as it is answered.
+ */
 export async function fillGap(req: FillGapRequest): Promise<FillGapResult | null> {
-  const { publisher, symbols } = req;
-  const window = planBackfill(symbols, publisher.lastPublished(), req.brokerNowMs, req.maxLookbackMs);
-  if (!window) return null;
-  const { bars, pages, invalid } = await fetchBars(req.stocks, {
-    symbols,
-    start: window.start,
-    feed: req.feed,
-    ...(req.maxPages ? { maxPages: req.maxPages } : {}),
-  });
+  const { publisher } = req;
+  const plan = planBackfill(
+    req.symbols,
+    publisher.lastPublished(),
+    req.brokerNowMs,
+    req.maxLookbackMs,
+    req.maxSymbolsPerRequest,
+  );
+  if (!plan) return null;
   const receivedAt = new Date(req.brokerNowMs);
-  for (const bad of invalid) req.rejectBar(bad.symbol, req.source, bad.raw, bad.error);
+  const answered: WireBar[][] = [];
+  let pages = 0;
   let offered = 0;
-  for (const symbol of symbols) {
-    for (const wire of newBarsFor(bars.get(symbol) ?? [], publisher.lastPublished().get(symbol))) {
-      const converted = barFromWire(wire, symbol, req.source, req.feed, receivedAt);
-      if (!converted.ok) req.rejectBar(symbol, req.source, wire, converted.error);
-      else if (publisher.offer(converted.bar) === 'queued') offered += 1;
+  for (const request of plan.requests) {
+    const answer = await fetchBars(req.stocks, {
+      symbols: request.symbols,
+      start: request.start,
+      feed: req.feed,
+      ...(req.maxPages ? { maxPages: req.maxPages } : {}),
+      ...(req.beforeRequest ? { beforeRequest: req.beforeRequest } : {}),
+    });
+    pages += answer.pages;
+    for (const bad of answer.invalid) req.rejectBar(bad.symbol, req.source, bad.raw, bad.error);
+    for (const symbol of request.symbols) {
+      const bars = answer.bars.get(symbol) ?? [];
+      answered.push(bars);
+      for (const wire of newBarsFor(bars, publisher.lastPublished().get(symbol))) {
+        const converted = barFromWire(wire, symbol, req.source, req.feed, receivedAt);
+        if (!converted.ok) req.rejectBar(symbol, req.source, wire, converted.error);
+        else if (publisher.offer(converted.bar) === 'queued') offered += 1;
+      }
     }
   }
-  return { window, pages, offered, settledThrough: settledThrough(bars.values(), req.brokerNowMs) };
+  const window = { start: plan.start, end: plan.end };
+  return { window, pages, offered, settledThrough: settledThrough(answered, req.brokerNowMs) };
 }

@@ -14,7 +14,12 @@ import type { BarPublisher } from './publisher.js';
 export interface GapFillerDeps {
   stocks: AlpacaRest['stocks'];
   publisher: BarPublisher;
-  symbols: string[];
+  /** The symbols to keep complete, as they are now (under SYMBOLS=* the universe grows). */
+  symbols: () => readonly string[];
+  /** At most this many symbols a REST request. */
+  maxSymbolsPerRequest?: number;
+  /** Awaited before every REST page: the gateway's REST budget. */
+  beforeRequest?: () => Promise<void>;
   feed: Feed;
   maxLookbackMs: number;
   rejectBar: RejectBar;
@@ -55,7 +60,7 @@ export class GapFiller {
 
   /** Start a backfill now, or once more after the one in flight. */
   trigger(reason: string): void {
-    for (const s of this.deps.symbols) this.deps.publisher.hold(s);
+    for (const s of this.deps.symbols()) this.deps.publisher.hold(s);
     if (this.running) {
       this.again = true;
       return;
@@ -87,7 +92,7 @@ export class GapFiller {
       this.again = false;
       await this.runUntilDone(reason);
     } while (this.again && !this.stopped);
-    for (const s of this.deps.symbols) this.deps.publisher.release(s);
+    for (const s of this.deps.symbols()) this.deps.publisher.release(s);
     if (!this.stopped) this.deps.onBackfilled?.();
   }
 
@@ -120,17 +125,19 @@ export class GapFiller {
   }
 
   private async runOnce(reason: string): Promise<void> {
-    const { stocks, publisher, symbols, feed, maxLookbackMs, rejectBar } = this.deps;
+    const { stocks, publisher, feed, maxLookbackMs, rejectBar, maxSymbolsPerRequest, beforeRequest } = this.deps;
     const brokerNowMs = this.deps.brokerNow();
     const result = await fillGap({
       stocks,
       publisher,
-      symbols,
+      symbols: this.deps.symbols(),
       feed,
       maxLookbackMs,
       rejectBar,
       source: 'backfill',
       brokerNowMs,
+      ...(maxSymbolsPerRequest ? { maxSymbolsPerRequest } : {}),
+      ...(beforeRequest ? { beforeRequest } : {}),
     });
     if (!result) {
       this.m.runs.inc({ outcome: 'nothing_to_do' });

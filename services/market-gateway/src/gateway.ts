@@ -1,6 +1,14 @@
 import { jetstream, jetstreamManager } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/transport-node';
-import { ensureStreams, GatewayHeartbeat, MINUTE_MS, streams, subjects, type GatewayState } from '@vigil/contracts';
+import {
+  ensureStreams,
+  GatewayHeartbeat,
+  HEARTBEAT_MAX_SYMBOLS,
+  MINUTE_MS,
+  streams,
+  subjects,
+  type GatewayState,
+} from '@vigil/contracts';
 import {
   createAlpacaRest,
   Heartbeat,
@@ -20,8 +28,12 @@ import { GapFiller } from './gap-filler.js';
 import { liveBarHandler } from './live-bars.js';
 import { OutagePoller } from './outage-poller.js';
 import { BarPublisher } from './publisher.js';
+import { RestBudget, type RestPriority } from './rest-budget.js';
 import { StoredBars } from './stored-bars.js';
 import { FeedSupervisor } from './supervisor.js';
+import { newestSymbols, SymbolUniverse } from './universe.js';
+import { UniverseRefresher } from './universe-refresher.js';
+import { storedSymbols } from './universe-sources.js';
 import { UptimeTracker } from './uptime.js';
 
 export interface GatewayDeps {
@@ -53,10 +65,24 @@ export interface Gateway {
 /** Wires the feed, the publisher, backfill, outage polling, heartbeats and commands together. */
 export async function createGateway(deps: GatewayDeps): Promise<Gateway> {
   const { config, nc, logger, metrics, readiness } = deps;
-  const symbols = [...new Set(config.SYMBOLS)];
+  const universe = new SymbolUniverse(config.SYMBOLS);
+  const symbols = () => universe.list();
   const rest = deps.rest ?? createAlpacaRest(config);
   const jsm = await jetstreamManager(nc);
   await ensureStreams(jsm, [streams.bars], { replicas: config.JS_REPLICAS });
+  // Under `*`, every symbol BARS holds is resumed; the broker's assets and the stream add the rest.
+  if (universe.all) universe.add(await storedSymbols(jsm));
+  const budget = new RestBudget({
+    perMinute: config.ALPACA_REST_RATE_LIMIT,
+    burst: Math.max(1, Math.floor(config.ALPACA_REST_RATE_LIMIT / 10)),
+    logger,
+    metrics,
+  });
+  const restAccess = (priority: RestPriority) => ({
+    stocks: rest.stocks,
+    maxSymbolsPerRequest: config.REST_SYMBOLS_PER_REQUEST,
+    beforeRequest: () => budget.acquire(priority),
+  });
 
   const clock = await startMarketClock({ source: rest.clock, config, logger, metrics });
   // Bars are stamped on the broker's clock, which is the one their `t` is on (and runs fast in the simulator).
@@ -78,7 +104,7 @@ export async function createGateway(deps: GatewayDeps): Promise<Gateway> {
     onStored: (bar, duplicate) => stored.record(bar, duplicate),
     ...(deps.mayPublish && { mayPublish: deps.mayPublish }),
   });
-  await publisher.loadLastPublished(jsm, symbols);
+  await publisher.loadLastPublished(jsm, symbols());
   const badBars = metrics.counter(
     'gateway_invalid_bars_total',
     'Bars dropped because they are not valid bars (e.g. low above high), by source',
@@ -89,7 +115,7 @@ export async function createGateway(deps: GatewayDeps): Promise<Gateway> {
     logger.error({ symbol, source, bar: wire, error }, 'dropped a bar from Alpaca that is not a valid bar');
   };
   const auditor = new Auditor({
-    stocks: rest.stocks,
+    ...restAccess('audit'),
     publisher,
     stored,
     symbols,
@@ -103,7 +129,7 @@ export async function createGateway(deps: GatewayDeps): Promise<Gateway> {
     metrics,
   });
   gapFiller = new GapFiller({
-    stocks: rest.stocks,
+    ...restAccess('backfill'),
     publisher,
     symbols,
     feed: config.ALPACA_FEED,
@@ -135,7 +161,7 @@ export async function createGateway(deps: GatewayDeps): Promise<Gateway> {
       streamUrl: `${config.ALPACA_STREAM_URL.replace(/\/+$/, '')}/v2/${config.ALPACA_FEED}`,
       keyId: config.APCA_API_KEY_ID,
       secret: config.APCA_API_SECRET_KEY,
-      symbols,
+      symbols: universe.subscription(),
       canarySymbol: config.CANARY_SYMBOL,
       handshakeTimeoutMs: config.HANDSHAKE_TIMEOUT_MS,
       pingIntervalMs: config.PING_INTERVAL_MS,
@@ -156,7 +182,7 @@ export async function createGateway(deps: GatewayDeps): Promise<Gateway> {
     logger,
     metrics,
     onBar: liveBarHandler({
-      symbols,
+      universe,
       feed: config.ALPACA_FEED,
       brokerNow,
       publisher,
@@ -175,7 +201,7 @@ export async function createGateway(deps: GatewayDeps): Promise<Gateway> {
   });
 
   const poller = new OutagePoller({
-    stocks: rest.stocks,
+    ...restAccess('poll'),
     publisher,
     symbols,
     feed: config.ALPACA_FEED,
@@ -189,6 +215,28 @@ export async function createGateway(deps: GatewayDeps): Promise<Gateway> {
     logger,
     metrics,
   });
+
+  const symbolsOf = (): Pick<GatewayHeartbeat, 'symbols' | 'lastBarTBySymbol' | 'allSymbols' | 'symbolCount'> => {
+    const named = universe.all
+      ? newestSymbols(publisher.lastStored(), HEARTBEAT_MAX_SYMBOLS)
+      : [...publisher.lastStored()];
+    return {
+      symbols: universe.all ? named.map(([symbol]) => symbol) : [...universe.list()],
+      ...(universe.all && { allSymbols: true }),
+      symbolCount: universe.size,
+      lastBarTBySymbol: Object.fromEntries(named.map(([symbol, t]) => [symbol, new Date(t).toISOString()])),
+    };
+  };
+  const refresher = universe.all
+    ? new UniverseRefresher({
+        assets: rest.assets,
+        universe,
+        intervalMs: config.UNIVERSE_REFRESH_MS,
+        onGrown: () => filler.trigger('new symbols among the active assets'),
+        logger,
+        metrics,
+      })
+    : null;
 
   // Sampled with every heartbeat (at least once a second), so a change is stamped up to one interval late and a
   // shorter backfill goes unseen; hooks in the feed, filler and poller would also log the instant of `live`
@@ -212,13 +260,10 @@ export async function createGateway(deps: GatewayDeps): Promise<Gateway> {
       state: s.state,
       reason: s.reason,
       marketOpen: phase === 'unknown' ? null : phase === 'open',
-      symbols,
+      ...symbolsOf(),
       connectedSince: iso(s.streamingSince),
       lastMessageAt: iso(s.lastDataAt),
       lastBarAt: iso(s.lastBarAt),
-      lastBarTBySymbol: Object.fromEntries(
-        [...publisher.lastStored()].map(([sym, t]) => [sym, new Date(t).toISOString()]),
-      ),
       barsLastMinute: publisher.publishedLastMinute(),
       reconnects: s.reconnects,
       uptimePct: uptime.percent(),
@@ -282,6 +327,7 @@ export async function createGateway(deps: GatewayDeps): Promise<Gateway> {
   supervisor.start();
   poller.start();
   auditor.start();
+  refresher?.start();
   heartbeat.start();
 
   return {
@@ -296,6 +342,8 @@ export async function createGateway(deps: GatewayDeps): Promise<Gateway> {
       heartbeat.stop();
       poller.stop();
       auditor.stop();
+      refresher?.stop();
+      budget.stop();
       supervisor.stop();
       filler.stop();
       clock.stop();

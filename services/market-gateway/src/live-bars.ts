@@ -3,9 +3,10 @@ import { opensGap } from './backfill.js';
 import { barFromWire, type RejectBar } from './bars.js';
 import type { BarPublisher } from './publisher.js';
 import type { StreamBar } from './supervisor.js';
+import type { SymbolUniverse } from './universe.js';
 
 export interface LiveBarDeps {
-  symbols: readonly string[];
+  universe: Pick<SymbolUniverse, 'wants' | 'add'>;
   feed: Feed;
   /** Bars are stamped on the broker's clock, the one their `t` is on. */
   brokerNow: () => number;
@@ -17,17 +18,16 @@ export interface LiveBarDeps {
 
 /**
  * What the gateway does with each bar off the stream: drop symbols it did not ask for, check the bar against the
- * contract (a bad one is reported and dropped), start a backfill when it skips minutes, and offer it (a `u` as a
- * correction). One function, so the burst benchmark runs the same path as the gateway.
+ * contract (a bad one is reported and dropped), learn its symbol under `*`, start a backfill when it skips minutes,
+ * and offer it (a `u` as a correction). One function, so the burst benchmark runs the same path as the gateway.
  */
 export function liveBarHandler(deps: LiveBarDeps): (wire: StreamBar) => void {
-  // A set: a full-market subscription has thousands of symbols, and this runs for every bar.
-  const wanted = new Set(deps.symbols);
+  const { universe, publisher, gaps } = deps;
   return (wire) => {
-    if (!wanted.has(wire.S)) return;
+    if (!universe.wants(wire.S)) return;
     const converted = barFromWire(wire, wire.S, 'live', deps.feed, new Date(deps.brokerNow()));
     if (!converted.ok) return deps.rejectBar(wire.S, 'live', wire, converted.error);
-    const { publisher, gaps } = deps;
+    universe.add([wire.S]);
     if (wire.T === 'b' && opensGap(Date.parse(wire.t), publisher.lastPublished().get(wire.S), gaps.coveredThrough()))
       gaps.trigger(`${wire.S} ${wire.t} arrived after a gap`);
     if (wire.T === 'u') publisher.offerCorrection(converted.bar);

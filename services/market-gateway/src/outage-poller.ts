@@ -7,7 +7,11 @@ import type { BarPublisher } from './publisher.js';
 export interface OutagePollerDeps {
   stocks: AlpacaRest['stocks'];
   publisher: BarPublisher;
-  symbols: string[];
+  /** The symbols to keep complete, as they are now (under SYMBOLS=* the universe grows). */
+  symbols: () => readonly string[];
+  maxSymbolsPerRequest?: number;
+  /** Awaited before every REST page: the gateway's REST budget. */
+  beforeRequest?: () => Promise<void>;
   feed: Feed;
   pollIntervalMs: number;
   /** Start polling once the stream has been down this long. */
@@ -29,8 +33,8 @@ export function shouldPoll(downSince: number | null, now: number, pollAfterMs: n
 }
 
 /**
- * While the stream is down in market hours (a long 406 lock-out, say), poll REST with one multi-symbol
- * request per interval, so bars keep flowing. At the default 15 s that is 4 of Alpaca's 200 requests/min.
+ * While the stream is down in market hours (a long 406 lock-out, say), poll REST once per interval (one
+ * multi-symbol request per `maxSymbolsPerRequest` symbols), so bars keep flowing. At the default 15 s that is 4 of Alpaca's 200 requests/min.
  */
 export class OutagePoller {
   private timer: NodeJS.Timeout | null = null;
@@ -88,17 +92,19 @@ export class OutagePoller {
   }
 
   private async pollOnce(): Promise<void> {
-    const { stocks, publisher, symbols, feed, maxLookbackMs, rejectBar } = this.deps;
+    const { stocks, publisher, feed, maxLookbackMs, rejectBar, maxSymbolsPerRequest, beforeRequest } = this.deps;
     const result = await fillGap({
       stocks,
       publisher,
-      symbols,
+      symbols: this.deps.symbols(),
       feed,
       maxLookbackMs,
       rejectBar,
       source: 'poll',
       brokerNowMs: this.deps.brokerNow(),
       maxPages: 5,
+      ...(maxSymbolsPerRequest ? { maxSymbolsPerRequest } : {}),
+      ...(beforeRequest ? { beforeRequest } : {}),
     });
     this.m.polls.inc({ outcome: 'ok' });
     if (!result) return;

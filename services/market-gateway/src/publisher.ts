@@ -131,32 +131,35 @@ export class BarPublisher {
 
   /** Start where the stream ends: the last stored bar of each symbol, so a restarted gateway fills its gap. */
   async loadLastPublished(jsm: JetStreamManager, symbols: readonly string[]): Promise<void> {
-    for (const symbol of symbols) {
-      const subject = bar1mSubject(symbol);
-      const stored = await jsm.streams
-        .getMessage(streams.bars.name, { last_by_subj: subject })
-        .catch((err: unknown) => {
-          if (isNoMessageFound(err) || isStreamNotFound(err)) return null;
-          throw err;
-        });
-      if (!stored) continue;
-      const decoded = decodeAs(Bar, subject, stored.data);
-      if (!decoded.ok) {
-        this.log.error(
-          { err: decoded.error },
-          'last stored bar is unreadable; backfilling that symbol from the lookback',
-        );
-        continue;
-      }
-      const t = Date.parse(decoded.value.t);
-      this.perform(symbol, decide(this.orderOf(symbol), { type: 'resume', t, revision: decoded.value.revision }));
-      this.storedT.set(symbol, t);
-      this.deps.onStored?.(decoded.value, false);
-    }
+    // A few dozen reads in flight: SYMBOLS=* resumes thousands of symbols, one read each.
+    for (let i = 0; i < symbols.length; i += 64)
+      await Promise.all(symbols.slice(i, i + 64).map((symbol) => this.resumeFrom(jsm, symbol)));
+    const last = [...this.lastT].map(([s, t]) => [s, new Date(t).toISOString()] as const);
     this.log.info(
-      { last: Object.fromEntries([...this.lastT].map(([s, t]) => [s, new Date(t).toISOString()])) },
+      last.length <= 50 ? { last: Object.fromEntries(last) } : { symbols: last.length },
       'resuming from the last stored bars',
     );
+  }
+
+  private async resumeFrom(jsm: JetStreamManager, symbol: string): Promise<void> {
+    const subject = bar1mSubject(symbol);
+    const stored = await jsm.streams.getMessage(streams.bars.name, { last_by_subj: subject }).catch((err: unknown) => {
+      if (isNoMessageFound(err) || isStreamNotFound(err)) return null;
+      throw err;
+    });
+    if (!stored) return;
+    const decoded = decodeAs(Bar, subject, stored.data);
+    if (!decoded.ok) {
+      this.log.error(
+        { err: decoded.error, symbol },
+        'last stored bar is unreadable; backfilling that symbol from the lookback',
+      );
+      return;
+    }
+    const t = Date.parse(decoded.value.t);
+    this.perform(symbol, decide(this.orderOf(symbol), { type: 'resume', t, revision: decoded.value.revision }));
+    this.storedT.set(symbol, t);
+    this.deps.onStored?.(decoded.value, false);
   }
 
   /** The newest bar per symbol offered for publishing (queued or stored): where backfill starts. */

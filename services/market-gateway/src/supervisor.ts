@@ -186,7 +186,7 @@ export class FeedSupervisor {
     const { symbols, canarySymbol } = this.deps.settings;
     this.setState(
       'subscribing',
-      `${why}; subscribing to bars for ${symbols.length} symbols and ${canarySymbol} trades`,
+      `${why}; subscribing to bars for ${symbols.includes('*') ? 'every symbol (*)' : `${symbols.length} symbols`} and ${canarySymbol} trades`,
     );
     this.conn?.send({ action: 'subscribe', bars: symbols, updatedBars: symbols, trades: [canarySymbol] });
     this.armSessionTimer(this.deps.settings.subscribeTimeoutMs, null);

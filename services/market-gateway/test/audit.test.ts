@@ -57,7 +57,7 @@ async function auditRig(minutes: number) {
       stocks: rest.stocks,
       publisher,
       stored,
-      symbols: ['SPY'],
+      symbols: () => ['SPY'],
       feed: 'iex',
       intervalMs: 3_600_000,
       windowMs: 60 * MIN,

@@ -42,6 +42,10 @@ export const AuditReport = z.strictObject({
 });
 export type AuditReport = z.infer<typeof AuditReport>;
 
+/** Under SYMBOLS=* a heartbeat names this many symbols, the most recently stored: thousands each second would cost
+ * every reader more than it tells (the newest bar is what the executor and the watchdog look at). */
+export const HEARTBEAT_MAX_SYMBOLS = 100;
+
 export const GatewayHeartbeat = z.strictObject({
   v: schemaVersion,
   service: token,
@@ -53,12 +57,17 @@ export const GatewayHeartbeat = z.strictObject({
   reason: z.string(),
   /** From the broker's clock; null until the first clock read succeeds. */
   marketOpen: z.boolean().nullable(),
+  /** The symbols kept complete; under SYMBOLS=* (`allSymbols`) only the `HEARTBEAT_MAX_SYMBOLS` newest stored. */
   symbols: z.array(symbol),
+  /** SYMBOLS=*: `symbols` and `lastBarTBySymbol` hold the newest stored symbols only; `symbolCount` counts all. */
+  allSymbols: z.boolean().optional(),
+  /** How many symbols the gateway keeps complete. */
+  symbolCount: nonNegativeInt.optional(),
   /** When the current connection started streaming; null while not streaming. */
   connectedSince: isoInstant.nullable(),
   lastMessageAt: isoInstant.nullable(),
   lastBarAt: isoInstant.nullable(),
-  /** Start of the last bar stored in JetStream per symbol (bar time, not receipt time). */
+  /** Start of the last bar stored in JetStream per symbol (bar time, not receipt time); capped as `symbols`. */
   lastBarTBySymbol: z.record(z.string(), isoInstant),
   barsLastMinute: nonNegativeInt,
   /** Outages: streaming connections lost (not attempts). */
