@@ -47,6 +47,9 @@ export class MarketFeed extends EventEmitter<{ tick: [MarketTick]; minute: [numb
     readonly symbols: readonly string[],
     private readonly clock: SimClock,
     private readonly log: Logger,
+    /** Whether any session subscribes to this channel: quotes and daily bars nobody reads are not computed (a
+     * daily bar folds the whole day, per symbol per minute, which at 10,000 symbols outran the clock). */
+    private readonly wanted: (channel: 'quotes' | 'dailyBars') => boolean = () => true,
   ) {
     super();
     this.lastDone = Math.floor(clock.now() / SLOT_MS) - 1;
@@ -113,15 +116,17 @@ export class MarketFeed extends EventEmitter<{ tick: [MarketTick]; minute: [numb
     const end = start + SLOT_MS;
     const tick: MarketTick = { slotStartMs: start, trades: [], quotes: [], bars: [], updatedBars: [], dailyBars: [] };
     const minute = Math.floor(start / MINUTE_MS);
+    const quotes = this.wanted('quotes');
     for (const symbol of this.symbols) {
       for (const { trade, ms } of tradesInMinute(this.model, symbol, minute)) {
         if (ms < start || ms >= end) continue;
-        tick.quotes.push(quoteFor(this.model.seed, trade));
+        if (quotes) tick.quotes.push(quoteFor(this.model.seed, trade));
         tick.trades.push(trade);
       }
     }
     if (end % MINUTE_MS === 0) {
       tick.minuteClosed = minute;
+      const daily = this.wanted('dailyBars') && isOpenAt(start);
       for (const symbol of this.symbols) {
         const bar = barForMinute(this.model, symbol, minute);
         if (bar) {
@@ -130,8 +135,8 @@ export class MarketFeed extends EventEmitter<{ tick: [MarketTick]; minute: [numb
           list.push(bar.t);
           this.emittedBars.set(symbol, list);
         }
-        const daily = isOpenAt(start) ? this.dailyBar(symbol, end) : null;
-        if (daily) tick.dailyBars.push(daily);
+        const dailyBar = daily ? this.dailyBar(symbol, end) : null;
+        if (dailyBar) tick.dailyBars.push(dailyBar);
       }
     }
     if (end % MINUTE_MS === 30_000) {

@@ -87,7 +87,9 @@ export class Sim {
     this.faults.on('injected', (f) => log.warn({ fault: f }, `fault injected: ${f.kind}`));
     this.faults.on('expired', (f) => log.info({ fault: f.kind, id: f.id }, `fault ended: ${f.kind}`));
     this.limiter = new RateLimiter(opts.restRateLimit ?? 200);
-    this.market = new MarketFeed(model, this.symbols, clock, log);
+    this.market = new MarketFeed(model, this.symbols, clock, log, (channel) =>
+      [...this.stream.sessions].some((s) => s.subscriptions[channel].length > 0),
+    );
     this.broker = new Broker({
       now: () => clock.now(),
       isOpen: isOpenAt,

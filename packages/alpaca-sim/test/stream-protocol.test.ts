@@ -49,6 +49,14 @@ describe('stream protocol (raw JSON client)', () => {
     expect(c.rawMessages.every((m) => !m.isBinary)).toBe(true);
   });
 
+  it('computes quotes and daily bars once a session subscribes to them, and sends them', async () => {
+    const c = await open(RawClient.authed(sim));
+    c.send({ action: 'subscribe', bars: ['SPY'], quotes: ['SPY'], dailyBars: ['SPY'] });
+    await c.waitFor((f) => f.T === 'q' && f.S === 'SPY');
+    const daily = await c.waitFor((f) => f.T === 'd' && f.S === 'SPY');
+    expect(daily.t).toMatch(/T0[45]:00:00Z$/);
+  });
+
   it('answers every protocol error with its code and never crashes', async () => {
     const c = await open(RawClient.open(`${sim.wsUrl}/v2/sip`));
     c.send({ action: 'subscribe', bars: ['SPY'] });
