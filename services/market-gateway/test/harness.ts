@@ -179,6 +179,7 @@ export function spawnGateway(opts: {
   const child = spawn(process.execPath, ['--conditions=vigil-source', '--import', 'tsx', gatewayMain], {
     env: {
       PATH: process.env.PATH,
+      HTTP_PORT: '0',
       ...opts.env,
       NATS_URL: opts.natsUrl,
       APCA_API_KEY_ID: keyId,
@@ -187,7 +188,6 @@ export function spawnGateway(opts: {
       ALPACA_DATA_URL: opts.sim.url,
       ALPACA_TRADING_URL: opts.sim.url,
       SYMBOLS: opts.symbols.join(','),
-      HTTP_PORT: '0',
       REPLICA_ID: opts.replicaId,
     },
     stdio: ['ignore', 'pipe', 'pipe'],
