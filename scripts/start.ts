@@ -7,7 +7,7 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { connect } from '@nats-io/transport-node';
-import { generateChaos, startSim, type Sim } from '@vigil/alpaca-sim';
+import { DEFAULT_SYMBOLS, generateChaos, startSim, type Sim } from '@vigil/alpaca-sim';
 import {
   alpacaConfig,
   envBool,
@@ -15,6 +15,7 @@ import {
   envInt,
   envSymbols,
   findBinary,
+  isAllSymbols,
   loadConfig,
   natsInboxPrefix,
   natsTlsOptions,
@@ -49,7 +50,7 @@ const config = loadConfig(
     // Read here only to say where real keys trade; the services get them with the rest of the environment.
     ALPACA_TRADING_URL: alpacaConfig.ALPACA_TRADING_URL,
     ALPACA_FEED: alpacaConfig.ALPACA_FEED,
-    SYMBOLS: envSymbols(['SPY', 'AAPL', 'MSFT', 'QQQ']),
+    SYMBOLS: envSymbols(['SPY', 'AAPL', 'MSFT', 'QQQ'], { allowAll: true }),
     SIM_MINUTE_MS: envInt(2000, { min: 50 }),
     SIM_PORT: envInt(8070, { min: 0, max: 65535 }),
     SIM_CHAOS: envBool(true),
@@ -123,7 +124,8 @@ if (config.APCA_API_KEY_ID && config.APCA_API_SECRET_KEY) {
   const sessionMinutes = 390;
   sim = await startSim({
     port: config.SIM_PORT,
-    symbols: config.SYMBOLS,
+    // `*`: the gateway and executor take every symbol; the simulated market is its usual few.
+    symbols: isAllSymbols(config.SYMBOLS) ? DEFAULT_SYMBOLS : config.SYMBOLS,
     clock: { msPerMinute: config.SIM_MINUTE_MS },
     // Alpaca holds a dead session ~90 s; at the demo's speed that is a few simulated minutes.
     zombieGraceMs: Math.round(1.5 * config.SIM_MINUTE_MS),
