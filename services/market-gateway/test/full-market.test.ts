@@ -1,6 +1,6 @@
 import { waitFor } from '@vigil/service-kit/testing';
 import { afterEach, describe, expect, it } from 'vitest';
-import { exactlyOnce, world, type World } from './harness.js';
+import { settle, world, type World } from './harness.js';
 
 // Enough symbols that a 4-symbol REST limit splits every backfill, poll and audit into several requests.
 const LIQUID = Array.from({ length: 22 }, (_, i) => `S${String(i).padStart(2, '0')}`);
@@ -12,20 +12,6 @@ afterEach(async () => {
   await w?.close();
   w = undefined;
 });
-
-/** Every bar the simulator emitted so far, for every symbol, stored exactly once (empty when so). */
-async function settleAll(world: World, minutes: number): Promise<string[]> {
-  const target = world.sim.emittedBars('S00').length + minutes;
-  await waitFor(`${minutes} more simulated minutes`, () => world.sim.emittedBars('S00').length >= target, {
-    timeoutMs: 30_000,
-  });
-  const snapshot = new Map(SYMBOLS.map((s) => [s, [...world.sim.emittedBars(s)]]));
-  const check = async () => exactlyOnce(await world.storedBars(), (s) => snapshot.get(s) ?? [], SYMBOLS);
-  await waitFor('every emitted bar stored', async () => (await check()).length === 0, { timeoutMs: 20_000 }).catch(
-    () => {},
-  );
-  return check();
-}
 
 describe('market-gateway with SYMBOLS=* (the full market)', () => {
   it('subscribes to every symbol, keeps each complete across a drop, and resumes each after a restart', async () => {
@@ -40,7 +26,7 @@ describe('market-gateway with SYMBOLS=* (the full market)', () => {
     w.sim.faults.inject({ kind: 'drop' });
     await waitFor('down', () => gw.supervisor.status().state !== 'streaming', { timeoutMs: 10_000 });
     await waitFor('streaming again', () => gw.supervisor.status().state === 'streaming', { timeoutMs: 20_000 });
-    expect(await settleAll(w, 4)).toEqual([]);
+    expect(await settle(w, 4, SYMBOLS)).toEqual([]);
 
     const beat = gw.heartbeat();
     expect(beat).toMatchObject({ allSymbols: true, symbolCount: SYMBOLS.length });
@@ -59,7 +45,7 @@ describe('market-gateway with SYMBOLS=* (the full market)', () => {
     const second = await w.startGateway(FULL_MARKET);
     expect(second.gateway.heartbeat().symbolCount).toBeGreaterThanOrEqual(SYMBOLS.length - 1);
     await waitFor('streaming', () => second.gateway.supervisor.status().state === 'streaming', { timeoutMs: 10_000 });
-    expect(await settleAll(w, 3)).toEqual([]);
+    expect(await settle(w, 3, SYMBOLS)).toEqual([]);
     expect(second.lines().some((l) => String(l.msg).includes('cannot read the active assets'))).toBe(true);
   });
 });

@@ -141,17 +141,19 @@ export function exactlyOnce(
 
 export const SYMBOLS = ['SPY', 'AAPL', 'ILLQ'];
 /**
- * Let `minutes` more simulated minutes pass, then give the gateway time to store every bar emitted so far
- * and report any breach of exactly-once against that snapshot (empty when all is well).
+ * Let `minutes` more simulated minutes pass (counted on the first symbol, which must have a bar every minute),
+ * then give the gateway time to store every bar emitted so far and report any breach of exactly-once against that
+ * snapshot (empty when all is well).
  */
-export async function settle(world: World, minutes: number): Promise<string[]> {
-  const target = world.sim.emittedBars('SPY').length + minutes;
-  await waitFor(`${minutes} more simulated minutes`, () => world.sim.emittedBars('SPY').length >= target, {
+export async function settle(world: World, minutes: number, symbols: readonly string[] = SYMBOLS): Promise<string[]> {
+  const clockSymbol = symbols[0]!;
+  const target = world.sim.emittedBars(clockSymbol).length + minutes;
+  await waitFor(`${minutes} more simulated minutes`, () => world.sim.emittedBars(clockSymbol).length >= target, {
     timeoutMs: 30_000,
   });
-  const snapshot = new Map(SYMBOLS.map((s) => [s, [...world.sim.emittedBars(s)]]));
-  const check = async () => exactlyOnce(await world.storedBars(), (s) => snapshot.get(s) ?? [], SYMBOLS);
-  await waitFor('every emitted bar stored', async () => (await check()).length === 0, { timeoutMs: 15_000 }).catch(
+  const snapshot = new Map(symbols.map((s) => [s, [...world.sim.emittedBars(s)]]));
+  const check = async () => exactlyOnce(await world.storedBars(), (s) => snapshot.get(s) ?? [], [...symbols]);
+  await waitFor('every emitted bar stored', async () => (await check()).length === 0, { timeoutMs: 20_000 }).catch(
     () => {},
   );
   return check();
