@@ -26,7 +26,7 @@ it('exits with code 2 and names every bad variable, before connecting anywhere',
   expect(code).toBe(2);
   expect(err).toMatch(/MAX_POSITION_QTY: .*\(got "-5"\)/);
   expect(err).toMatch(/ALPACA_TRADING_URL: expected an http\(s\) URL/);
-  expect(err).toMatch(/SYMBOLS\.1: expected tickers such as SPY,AAPL \(got "SPY,\$\$\$"\)/);
+  expect(err).toMatch(/SYMBOLS\.1: expected tickers such as SPY,AAPL, or \* alone for all \(got "SPY,\$\$\$"\)/);
   expect(err).toMatch(/ALLOW_SHORT: expected true or false \(got "maybe"\)/);
   expect(err).toMatch(/FLATTEN_SCOPE: expected vigil or account \(got "all"\)/);
   expect(err).toMatch(/EXTENDED_HOURS: extended-hours trading is not supported .*\(got "true"\)/);
