@@ -45,27 +45,29 @@ it('still refuses a page that is not a bars page at all', async () => {
   );
 });
 
-it('splits a long symbol list into requests of at most maxSymbolsPerRequest, each through the budget', async () => {
+it('follows page tokens to the end, asking the budget before every page', async () => {
   const asked: string[] = [];
   server = createServer((req, res) => {
-    const symbols = new URL(req.url ?? '/', 'http://x').searchParams.get('symbols') ?? '';
-    asked.push(symbols);
-    const bars = Object.fromEntries(symbols.split(',').map((s) => [s, [good('2026-01-06T15:00:00Z')]]));
-    res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ bars, next_page_token: null }));
+    const token = new URL(req.url ?? '/', 'http://x').searchParams.get('page_token');
+    asked.push(token ?? 'first');
+    const body =
+      token === null
+        ? { bars: { A: [good('2026-01-06T15:00:00Z')] }, next_page_token: 'p2' }
+        : { bars: { B: [good('2026-01-06T15:00:00Z')] }, next_page_token: null };
+    res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(body));
   });
   await new Promise<void>((r) => server!.listen(0, '127.0.0.1', r));
   const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   let budgetAsked = 0;
   const { bars, pages } = await fetchBars(stocks(url), {
-    symbols: ['A', 'B', 'C', 'D', 'E'],
+    symbols: ['A', 'B'],
     start: Date.parse('2026-01-06T15:00:00Z'),
     feed: 'iex',
-    maxSymbolsPerRequest: 2,
     beforeRequest: async () => {
       budgetAsked += 1;
     },
   });
-  expect(asked).toEqual(['A,B', 'C,D', 'E']);
-  expect([pages, budgetAsked]).toEqual([3, 3]);
-  expect([...bars.keys()]).toEqual(['A', 'B', 'C', 'D', 'E']);
+  expect(asked).toEqual(['first', 'p2']);
+  expect([pages, budgetAsked]).toEqual([2, 2]);
+  expect([...bars.keys()]).toEqual(['A', 'B']);
 });

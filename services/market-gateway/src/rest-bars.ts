@@ -7,21 +7,20 @@ export class BarsFetchError extends Error {
 }
 
 export interface FetchBarsRequest {
+  /** One request's symbols: callers group long lists (`planBackfill`, the audit), as they ride in the URL. */
   symbols: readonly string[];
   start: number;
   /** Omit to get every completed minute. */
   end?: number;
   feed: string;
-  /** Safety stop for a server that keeps returning page tokens (per request of at most `maxSymbolsPerRequest`). */
+  /** Safety stop for a server that keeps returning page tokens. */
   maxPages?: number;
-  /** The symbols ride in the URL: more than this many are fetched in turn, this many a request. */
-  maxSymbolsPerRequest?: number;
   /** Awaited before every page is requested: the REST budget. */
   beforeRequest?: () => Promise<void>;
 }
 
 /**
- * Multi-symbol `GET /v2/stocks/bars` requests, following `next_page_token` to the end. The body is
+ * One multi-symbol `GET /v2/stocks/bars` request, following `next_page_token` to the end. The body is
  * validated here, not trusted: a malformed page is a `BarsFetchError` naming what was wrong; a malformed bar in
  * a good page is returned in `invalid`, for the caller to report, and the rest of the page is used.
  */
@@ -37,51 +36,45 @@ export async function fetchBars(
 ): Promise<{ bars: Map<string, WireBar[]>; pages: number; invalid: InvalidRestBar[] }> {
   const bars = new Map<string, WireBar[]>();
   const invalid: InvalidRestBar[] = [];
+  let pageToken: string | undefined;
   let pages = 0;
-  const perRequest = req.maxSymbolsPerRequest ?? Number.POSITIVE_INFINITY;
-  for (let i = 0; i < req.symbols.length; i += perRequest) {
-    const symbols = req.symbols.slice(i, i + perRequest).join(',');
-    let pageToken: string | undefined;
-    let chunkPages = 0;
-    do {
-      await req.beforeRequest?.();
-      let body: unknown;
-      try {
-        const res = await stocks.stockBarsRaw({
-          symbols,
-          timeframe: '1Min',
-          start: new Date(req.start),
-          ...(req.end !== undefined ? { end: new Date(req.end) } : {}),
-          limit: 10_000,
-          feed: req.feed as never,
-          sort: 'asc' as never,
-          ...(pageToken ? { pageToken } : {}),
-        });
-        body = await res.raw.json();
-      } catch (cause) {
-        throw new BarsFetchError(`bars request failed: ${describe(cause)}`, { cause });
+  do {
+    await req.beforeRequest?.();
+    let body: unknown;
+    try {
+      const res = await stocks.stockBarsRaw({
+        symbols: req.symbols.join(','),
+        timeframe: '1Min',
+        start: new Date(req.start),
+        ...(req.end !== undefined ? { end: new Date(req.end) } : {}),
+        limit: 10_000,
+        feed: req.feed as never,
+        sort: 'asc' as never,
+        ...(pageToken ? { pageToken } : {}),
+      });
+      body = await res.raw.json();
+    } catch (cause) {
+      throw new BarsFetchError(`bars request failed: ${describe(cause)}`, { cause });
+    }
+    const page = BarsPage.safeParse(body);
+    if (!page.success)
+      throw new BarsFetchError(`bars response is malformed: ${z.prettifyError(page.error).replace(/\n\s*/g, ' ')}`, {
+        cause: page.error,
+      });
+    for (const [symbol, list] of Object.entries(page.data.bars ?? {})) {
+      const acc = bars.get(symbol) ?? [];
+      for (const raw of list ?? []) {
+        const bar = WireBar.safeParse(raw);
+        if (bar.success) acc.push(bar.data);
+        else invalid.push({ symbol, raw, error: z.prettifyError(bar.error).replace(/\n\s*/g, ' ') });
       }
-      const page = BarsPage.safeParse(body);
-      if (!page.success)
-        throw new BarsFetchError(`bars response is malformed: ${z.prettifyError(page.error).replace(/\n\s*/g, ' ')}`, {
-          cause: page.error,
-        });
-      for (const [symbol, list] of Object.entries(page.data.bars ?? {})) {
-        const acc = bars.get(symbol) ?? [];
-        for (const raw of list ?? []) {
-          const bar = WireBar.safeParse(raw);
-          if (bar.success) acc.push(bar.data);
-          else invalid.push({ symbol, raw, error: z.prettifyError(bar.error).replace(/\n\s*/g, ' ') });
-        }
-        bars.set(symbol, acc);
-      }
-      pages += 1;
-      chunkPages += 1;
-      pageToken = page.data.next_page_token ?? undefined;
-      if (chunkPages >= (req.maxPages ?? 50) && pageToken)
-        throw new BarsFetchError(`bars response still paginating after ${chunkPages} pages; narrow the window`);
-    } while (pageToken);
-  }
+      bars.set(symbol, acc);
+    }
+    pages += 1;
+    pageToken = page.data.next_page_token ?? undefined;
+    if (pages >= (req.maxPages ?? 50) && pageToken)
+      throw new BarsFetchError(`bars response still paginating after ${pages} pages; narrow the window`);
+  } while (pageToken);
   return { bars, pages, invalid };
 }
 
