@@ -6,7 +6,7 @@ import type { StreamBar } from './supervisor.js';
 import type { SymbolUniverse } from './universe.js';
 
 export interface LiveBarDeps {
-  universe: Pick<SymbolUniverse, 'wants' | 'add'>;
+  universe: Pick<SymbolUniverse, 'wants' | 'learn'>;
   feed: Feed;
   /** Bars are stamped on the broker's clock, the one their `t` is on. */
   brokerNow: () => number;
@@ -27,7 +27,7 @@ export function liveBarHandler(deps: LiveBarDeps): (wire: StreamBar) => void {
     if (!universe.wants(wire.S)) return;
     const converted = barFromWire(wire, wire.S, 'live', deps.feed, new Date(deps.brokerNow()));
     if (!converted.ok) return deps.rejectBar(wire.S, 'live', wire, converted.error);
-    universe.add([wire.S]);
+    universe.learn(wire.S);
     if (wire.T === 'b' && opensGap(Date.parse(wire.t), publisher.lastPublished().get(wire.S), gaps.coveredThrough()))
       gaps.trigger(`${wire.S} ${wire.t} arrived after a gap`);
     if (wire.T === 'u') publisher.offerCorrection(converted.bar);

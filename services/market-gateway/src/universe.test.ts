@@ -22,8 +22,9 @@ describe('SymbolUniverse', () => {
     ]);
     expect(u.add(['TSLA', 'SPY', 'TSLA', 'bad one'])).toBe(2);
     expect(u.add(['SPY'])).toBe(0);
-    expect(u.list()).toEqual(['TSLA', 'SPY']);
-    expect(u.describe()).toBe('* (2 known)');
+    expect([u.learn('QQQ'), u.learn('QQQ'), u.learn('bad one')]).toEqual([true, false, false]);
+    expect(u.list()).toEqual(['TSLA', 'SPY', 'QQQ']);
+    expect(u.describe()).toBe('* (3 known)');
   });
 
   it('hands out the same array until the universe grows', () => {

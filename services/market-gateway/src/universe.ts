@@ -29,15 +29,17 @@ export class SymbolUniverse {
 
   /** Under `*`, learn symbols (valid tickers only); returns how many were new. A fixed list learns nothing. */
   add(symbols: Iterable<string>): number {
-    if (!this.all) return 0;
     let added = 0;
-    for (const s of symbols) {
-      if (this.known.has(s) || !TICKER_PATTERN.test(s)) continue;
-      this.known.add(s);
-      added += 1;
-    }
-    if (added > 0) this.listed = null;
+    for (const s of symbols) if (this.learn(s)) added += 1;
     return added;
+  }
+
+  /** `add` for one symbol, without an array: the live path calls it for every bar. Whether it was new. */
+  learn(symbol: string): boolean {
+    if (!this.all || this.known.has(symbol) || !TICKER_PATTERN.test(symbol)) return false;
+    this.known.add(symbol);
+    this.listed = null;
+    return true;
   }
 
   /** Every known symbol, in the order configured or learnt. The same array until the universe grows. */
