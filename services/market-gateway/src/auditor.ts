@@ -1,22 +1,19 @@
 import type { AuditReport, Bar, Feed } from '@vigil/contracts';
-import type { AlpacaRest, Logger, Metrics } from '@vigil/service-kit';
+import type { Logger, Metrics } from '@vigil/service-kit';
 import type { WireBar } from './alpaca-messages.js';
 import { auditSymbol, auditWindow, type AuditWindow } from './audit.js';
 import { barFromWire, type RejectBar } from './bars.js';
 import type { BarPublisher } from './publisher.js';
-import { fetchBars } from './rest-bars.js';
+import { type BarsSource, fetchBars } from './rest-bars.js';
 import type { StoredBars } from './stored-bars.js';
 
 export interface AuditorDeps {
-  stocks: AlpacaRest['stocks'];
+  /** Its `maxSymbolsPerRequest` also sizes the groups the audit checks one at a time. */
+  bars: BarsSource;
   publisher: BarPublisher;
   stored: StoredBars;
   /** The symbols to keep complete, as they are now (under SYMBOLS=* the universe grows). */
   symbols: () => readonly string[];
-  /** At most this many symbols a REST request; the audit also checks one such group at a time. */
-  maxSymbolsPerRequest?: number;
-  /** Awaited before every REST page: the gateway's REST budget. */
-  beforeRequest?: () => Promise<void>;
   feed: Feed;
   /** Wall ms between audits. */
   intervalMs: number;
@@ -125,7 +122,7 @@ export class Auditor {
     let checked = 0;
     // One group of symbols at a time: an hour of bars for every symbol of SYMBOLS=* would not fit in memory at once.
     const symbols = this.deps.symbols();
-    const perGroup = this.deps.maxSymbolsPerRequest ?? Number.POSITIVE_INFINITY;
+    const perGroup = this.deps.bars.maxSymbolsPerRequest ?? Number.POSITIVE_INFINITY;
     for (let i = 0; i < symbols.length; i += perGroup) {
       checked += await this.auditGroup(symbols.slice(i, i + perGroup), window, brokerNowMs, repairs, found);
     }
@@ -147,13 +144,13 @@ export class Auditor {
     repairs: Repairs,
     found: Record<string, { missing: string[]; revised: string[] }>,
   ): Promise<number> {
-    const { publisher, stored, feed, beforeRequest } = this.deps;
-    const answer = await fetchBars(this.deps.stocks, {
+    const { publisher, stored, feed, bars } = this.deps;
+    const answer = await fetchBars(bars.stocks, {
       symbols,
       start: window.start,
       end: window.through,
       feed,
-      ...(beforeRequest ? { beforeRequest } : {}),
+      ...(bars.beforeRequest ? { beforeRequest: bars.beforeRequest } : {}),
     });
     for (const bad of answer.invalid) this.deps.rejectBar(bad.symbol, 'audit', bad.raw, bad.error);
     const receivedAt = new Date(brokerNowMs);

@@ -1,13 +1,12 @@
 import type { Feed } from '@vigil/contracts';
-import type { AlpacaRest } from '@vigil/service-kit';
 import { newBarsFor, planBackfill, settledThrough, type BackfillWindow } from './backfill.js';
 import type { WireBar } from './alpaca-messages.js';
 import { barFromWire, type RejectBar } from './bars.js';
 import type { BarPublisher } from './publisher.js';
-import { fetchBars } from './rest-bars.js';
+import { type BarsSource, fetchBars } from './rest-bars.js';
 
 export interface FillGapRequest {
-  stocks: AlpacaRest['stocks'];
+  bars: BarsSource;
   publisher: BarPublisher;
   symbols: readonly string[];
   feed: Feed;
@@ -15,9 +14,6 @@ export interface FillGapRequest {
   source: 'backfill' | 'poll';
   brokerNowMs: number;
   maxPages?: number;
-  maxSymbolsPerRequest?: number;
-  /** Awaited before every REST page: the gateway's REST budget. */
-  beforeRequest?: () => Promise<void>;
   /** Where a bar that is not a valid bar goes (logged and counted); it is never offered. */
   rejectBar: RejectBar;
 }
@@ -41,7 +37,7 @@ export async function fillGap(req: FillGapRequest): Promise<FillGapResult | null
     publisher.lastPublished(),
     req.brokerNowMs,
     req.maxLookbackMs,
-    req.maxSymbolsPerRequest,
+    req.bars.maxSymbolsPerRequest,
   );
   if (!plan) return null;
   const receivedAt = new Date(req.brokerNowMs);
@@ -49,12 +45,12 @@ export async function fillGap(req: FillGapRequest): Promise<FillGapResult | null
   let pages = 0;
   let offered = 0;
   for (const request of plan.requests) {
-    const answer = await fetchBars(req.stocks, {
+    const answer = await fetchBars(req.bars.stocks, {
       symbols: request.symbols,
       start: request.start,
       feed: req.feed,
       ...(req.maxPages ? { maxPages: req.maxPages } : {}),
-      ...(req.beforeRequest ? { beforeRequest: req.beforeRequest } : {}),
+      ...(req.bars.beforeRequest ? { beforeRequest: req.bars.beforeRequest } : {}),
     });
     pages += answer.pages;
     for (const bad of answer.invalid) req.rejectBar(bad.symbol, req.source, bad.raw, bad.error);

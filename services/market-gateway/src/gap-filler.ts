@@ -1,25 +1,15 @@
 import type { Feed } from '@vigil/contracts';
-import {
-  retry,
-  RetryAborted,
-  type AlpacaRest,
-  type BackoffPolicy,
-  type Logger,
-  type Metrics,
-} from '@vigil/service-kit';
+import { retry, RetryAborted, type BackoffPolicy, type Logger, type Metrics } from '@vigil/service-kit';
 import type { RejectBar } from './bars.js';
 import { fillGap } from './fill-gap.js';
+import type { BarsSource } from './rest-bars.js';
 import type { BarPublisher } from './publisher.js';
 
 export interface GapFillerDeps {
-  stocks: AlpacaRest['stocks'];
+  bars: BarsSource;
   publisher: BarPublisher;
   /** The symbols to keep complete, as they are now (under SYMBOLS=* the universe grows). */
   symbols: () => readonly string[];
-  /** At most this many symbols a REST request. */
-  maxSymbolsPerRequest?: number;
-  /** Awaited before every REST page: the gateway's REST budget. */
-  beforeRequest?: () => Promise<void>;
   feed: Feed;
   maxLookbackMs: number;
   rejectBar: RejectBar;
@@ -125,10 +115,10 @@ export class GapFiller {
   }
 
   private async runOnce(reason: string): Promise<void> {
-    const { stocks, publisher, feed, maxLookbackMs, rejectBar, maxSymbolsPerRequest, beforeRequest } = this.deps;
+    const { bars, publisher, feed, maxLookbackMs, rejectBar } = this.deps;
     const brokerNowMs = this.deps.brokerNow();
     const result = await fillGap({
-      stocks,
+      bars,
       publisher,
       symbols: this.deps.symbols(),
       feed,
@@ -136,8 +126,6 @@ export class GapFiller {
       rejectBar,
       source: 'backfill',
       brokerNowMs,
-      ...(maxSymbolsPerRequest ? { maxSymbolsPerRequest } : {}),
-      ...(beforeRequest ? { beforeRequest } : {}),
     });
     if (!result) {
       this.m.runs.inc({ outcome: 'nothing_to_do' });

@@ -28,6 +28,7 @@ import { GapFiller } from './gap-filler.js';
 import { liveBarHandler } from './live-bars.js';
 import { OutagePoller } from './outage-poller.js';
 import { BarPublisher } from './publisher.js';
+import type { BarsSource } from './rest-bars.js';
 import { RestBudget, type RestPriority } from './rest-budget.js';
 import { StoredBars } from './stored-bars.js';
 import { FeedSupervisor } from './supervisor.js';
@@ -78,7 +79,7 @@ export async function createGateway(deps: GatewayDeps): Promise<Gateway> {
     logger,
     metrics,
   });
-  const restAccess = (priority: RestPriority) => ({
+  const barsFor = (priority: RestPriority): BarsSource => ({
     stocks: rest.stocks,
     maxSymbolsPerRequest: config.REST_SYMBOLS_PER_REQUEST,
     beforeRequest: () => budget.acquire(priority),
@@ -115,7 +116,7 @@ export async function createGateway(deps: GatewayDeps): Promise<Gateway> {
     logger.error({ symbol, source, bar: wire, error }, 'dropped a bar from Alpaca that is not a valid bar');
   };
   const auditor = new Auditor({
-    ...restAccess('audit'),
+    bars: barsFor('audit'),
     publisher,
     stored,
     symbols,
@@ -129,7 +130,7 @@ export async function createGateway(deps: GatewayDeps): Promise<Gateway> {
     metrics,
   });
   gapFiller = new GapFiller({
-    ...restAccess('backfill'),
+    bars: barsFor('backfill'),
     publisher,
     symbols,
     feed: config.ALPACA_FEED,
@@ -201,7 +202,7 @@ export async function createGateway(deps: GatewayDeps): Promise<Gateway> {
   });
 
   const poller = new OutagePoller({
-    ...restAccess('poll'),
+    bars: barsFor('poll'),
     publisher,
     symbols,
     feed: config.ALPACA_FEED,

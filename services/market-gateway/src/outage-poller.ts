@@ -1,17 +1,15 @@
 import type { Feed } from '@vigil/contracts';
-import type { AlpacaRest, Logger, MarketPhase, Metrics } from '@vigil/service-kit';
+import type { Logger, MarketPhase, Metrics } from '@vigil/service-kit';
 import type { RejectBar } from './bars.js';
 import { fillGap } from './fill-gap.js';
+import type { BarsSource } from './rest-bars.js';
 import type { BarPublisher } from './publisher.js';
 
 export interface OutagePollerDeps {
-  stocks: AlpacaRest['stocks'];
+  bars: BarsSource;
   publisher: BarPublisher;
   /** The symbols to keep complete, as they are now (under SYMBOLS=* the universe grows). */
   symbols: () => readonly string[];
-  maxSymbolsPerRequest?: number;
-  /** Awaited before every REST page: the gateway's REST budget. */
-  beforeRequest?: () => Promise<void>;
   feed: Feed;
   pollIntervalMs: number;
   /** Start polling once the stream has been down this long. */
@@ -92,9 +90,9 @@ export class OutagePoller {
   }
 
   private async pollOnce(): Promise<void> {
-    const { stocks, publisher, feed, maxLookbackMs, rejectBar, maxSymbolsPerRequest, beforeRequest } = this.deps;
+    const { bars, publisher, feed, maxLookbackMs, rejectBar } = this.deps;
     const result = await fillGap({
-      stocks,
+      bars,
       publisher,
       symbols: this.deps.symbols(),
       feed,
@@ -103,8 +101,6 @@ export class OutagePoller {
       source: 'poll',
       brokerNowMs: this.deps.brokerNow(),
       maxPages: 5,
-      ...(maxSymbolsPerRequest ? { maxSymbolsPerRequest } : {}),
-      ...(beforeRequest ? { beforeRequest } : {}),
     });
     this.m.polls.inc({ outcome: 'ok' });
     if (!result) return;

@@ -6,6 +6,15 @@ export class BarsFetchError extends Error {
   override name = 'BarsFetchError';
 }
 
+/** Where a component gets its bars: Alpaca's API, how many symbols a request, and the REST budget to ask first. */
+export interface BarsSource {
+  stocks: AlpacaRest['stocks'];
+  /** At most this many symbols a request (they ride in the URL); callers group longer lists. */
+  maxSymbolsPerRequest?: number;
+  /** Awaited before every page is requested: the gateway's REST budget. */
+  beforeRequest?: () => Promise<void>;
+}
+
 export interface FetchBarsRequest {
   /** One request's symbols: callers group long lists (`planBackfill`, the audit), as they ride in the URL. */
   symbols: readonly string[];

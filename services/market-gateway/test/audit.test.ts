@@ -54,7 +54,7 @@ async function auditRig(minutes: number) {
       onStored: (bar, duplicate) => stored.record(bar, duplicate),
     });
     const auditor = new Auditor({
-      stocks: rest.stocks,
+      bars: { stocks: rest.stocks },
       publisher,
       stored,
       symbols: () => ['SPY'],
