@@ -54,6 +54,12 @@ const lasting = [
     retryAfterSec: z.int().min(0).max(3600).default(1),
     count: z.int().min(1).optional(),
   }),
+  /** REST serves only the minutes that closed `lagMs` of market time ago (for `symbols`, or all): the stream is ahead. */
+  z.object({
+    kind: z.literal('rest_lag'),
+    lagMs: z.int().min(0).max(3_600_000).default(90_000),
+    symbols: z.array(z.string().min(1).max(32)).max(1000).optional(),
+  }),
   z.object({
     kind: z.literal('rest_slow'),
     scope,

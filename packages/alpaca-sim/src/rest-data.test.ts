@@ -33,6 +33,14 @@ describe('pageBars', () => {
     expect(seen.at(-1)).toEqual(['SPY', '2026-01-06T14:59:00Z']);
   });
 
+  it("under rest_lag serves the lagging symbols' minutes that closed that long ago, the others' as usual", () => {
+    const page = pageBars({ ...ctx, lag: { ms: 90_000, symbols: ['SPY'] } }, ['SPY', 'AAPL'], { ...q, limit: 1000 });
+    if ('error' in page) throw new Error(page.error);
+    // Now is 15:00:30; lagging 90 s, REST sees 14:59:00, when 14:58 was the last closed minute.
+    expect(page.bars.get('SPY')?.at(-1)?.t).toBe('2026-01-06T14:58:00Z');
+    expect(page.bars.get('AAPL')?.at(-1)?.t).toBe('2026-01-06T14:59:00Z');
+  });
+
   it('pages newest first with sort=desc and rejects a forged token', () => {
     const seen = all(['SPY'], { ...q, sort: 'desc' });
     expect(seen[0]![1]).toBe('2026-01-06T14:59:00Z');

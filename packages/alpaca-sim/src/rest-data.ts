@@ -45,6 +45,8 @@ const multiQuery = barsQuery.extend({
 export interface DataContext {
   model: MarketModel;
   now: () => number;
+  /** The `rest_lag` fault: REST serves `symbols` (all when absent) as the market was `ms` ago. */
+  lag?: { ms: number; symbols?: readonly string[] };
 }
 
 function toMs(s: string, endOfDay: boolean): number {
@@ -84,7 +86,7 @@ export function pageBars(
   let count = 0;
   for (const symbol of [...new Set(symbols)].sort()) {
     if (cursor && symbol < cursor.s) continue;
-    let bars = historicalBars(ctx.model, symbol, fromMs, toMsIncl, now);
+    let bars = historicalBars(ctx.model, symbol, fromMs, toMsIncl, now - lagFor(ctx, symbol));
     if (q.sort === 'desc') bars = bars.reverse();
     if (cursor && symbol === cursor.s) bars = bars.filter((b) => (q.sort === 'asc' ? b.t > cursor.t : b.t < cursor.t));
     for (const bar of bars) {
@@ -96,6 +98,10 @@ export function pageBars(
     }
   }
   return { bars: out, next: null };
+}
+
+function lagFor(ctx: DataContext, symbol: string): number {
+  return ctx.lag && (!ctx.lag.symbols || ctx.lag.symbols.includes(symbol)) ? ctx.lag.ms : 0;
 }
 
 function lastOf(out: Map<string, Bar[]>): Cursor {

@@ -217,8 +217,14 @@ export class Sim {
       if (await this.restFaults(api, `${req.method} ${url.pathname}`, res)) return;
       if (bars) {
         if (req.method !== 'GET') return sendError(res, 405, 'method not allowed');
+        const lag = this.faults.find('rest_lag');
+        if (lag) this.faults.use(lag);
         return handleBars(
-          { model: this.model, now: () => this.clock.now() },
+          {
+            model: this.model,
+            now: () => this.clock.now(),
+            ...(lag && { lag: { ms: lag.lagMs, ...(lag.symbols && { symbols: lag.symbols }) } }),
+          },
           url,
           res,
           bars[1] && decodeURIComponent(bars[1]),
