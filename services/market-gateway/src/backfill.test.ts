@@ -1,6 +1,6 @@
 import { MINUTE_MS } from '@vigil/contracts';
 import { describe, expect, it } from 'vitest';
-import { newBarsFor, opensGap, planBackfill, settledThrough } from './backfill.js';
+import { newBarsFor, opensGap, planBackfill, planGapChecks, unsettled } from './backfill.js';
 
 const T = (hhmm: string) => Date.parse(`2026-11-27T${hhmm}:00Z`);
 
@@ -60,24 +60,63 @@ describe('newBarsFor', () => {
 });
 
 describe('opensGap', () => {
-  it('flags a live bar that skips minutes REST has not settled', () => {
-    expect(opensGap(T('15:33'), T('15:32'), Number.NEGATIVE_INFINITY)).toBe(false);
-    expect(opensGap(T('15:33'), T('15:30'), Number.NEGATIVE_INFINITY)).toBe(true);
-    expect(opensGap(T('15:33'), T('15:30'), T('15:31'))).toBe(true);
-    expect(opensGap(T('15:33'), T('15:30'), T('15:32'))).toBe(false);
-    expect(opensGap(T('15:33'), undefined, Number.NEGATIVE_INFINITY)).toBe(false);
+  it('flags a live bar that skips minutes after the last published one, whatever REST answered before', () => {
+    expect(opensGap(T('15:33'), T('15:32'))).toBe(false);
+    expect(opensGap(T('15:33'), T('15:30'))).toBe(true);
+    expect(opensGap(T('15:33'), T('15:33'))).toBe(false);
+    // A first bar: whatever came before it is in doubt until REST is asked.
+    expect(opensGap(T('15:33'), undefined)).toBe(true);
   });
 });
 
-describe('settledThrough', () => {
+describe('planGapChecks', () => {
+  it('asks each skipping symbol from the minute after its last bar, grouped by that minute', () => {
+    const last = new Map([
+      ['A', T('15:29')],
+      ['B', T('15:20')],
+      ['C', T('15:29')],
+    ]);
+    const skipped = new Map([
+      ['A', T('15:32')],
+      ['B', T('15:32')],
+      ['C', T('15:31')],
+    ]);
+    expect(planGapChecks(skipped, last, 60 * MINUTE_MS, 2)).toEqual([
+      { symbols: ['B', 'A'], start: T('15:21') },
+      { symbols: ['C'], start: T('15:30') },
+    ]);
+  });
+
+  it('leaves out a symbol whose gap closed meanwhile', () => {
+    const last = new Map([['A', T('15:31')]]);
+    expect(planGapChecks(new Map([['A', T('15:32')]]), last, 60 * MINUTE_MS)).toEqual([]);
+  });
+
+  it('asks a symbol never published from the lookback before its live bar', () => {
+    expect(planGapChecks(new Map([['NEW', T('15:32')]]), new Map(), 30 * MINUTE_MS)).toEqual([
+      { symbols: ['NEW'], start: T('15:02') },
+    ]);
+  });
+});
+
+describe('unsettled', () => {
   const bars = (...hhmm: string[]) => hhmm.map((h) => ({ t: `2026-11-27T${h}:00Z` }));
-  it('settles the minutes before the request when the answer holds the last of them', () => {
-    expect(settledThrough([bars('15:29', '15:30'), bars('15:30')], T('15:31') + 5_000)).toBe(T('15:30'));
-  });
-  it('settles no further than the newest bar served, when the clock estimate ran ahead of the server', () => {
-    expect(settledThrough([bars('15:28', '15:29'), bars('15:29')], T('15:31') + 500)).toBe(T('15:29'));
-  });
-  it('settles nothing on an empty answer', () => {
-    expect(settledThrough([[], []], T('15:31'))).toBe(Number.NEGATIVE_INFINITY);
+  it("settles a symbol only when its own answer reaches the last minute in doubt, the live bar's previous", () => {
+    const skipped = new Map([
+      ['A', T('15:32')],
+      ['B', T('15:32')],
+      ['C', T('15:32')],
+      ['D', T('15:32')],
+      ['F', T('15:32')],
+    ]);
+    const answer = new Map([
+      ['A', bars('15:29', '15:32')],
+      ['B', bars('15:29', '15:30')],
+      ['C', bars('15:33')],
+      // Another symbol's later bar settles nothing for D, which has no answer of its own.
+      ['E', bars('15:35')],
+      ['F', bars('15:31')],
+    ]);
+    expect(unsettled(skipped, answer)).toEqual(['B', 'D']);
   });
 });

@@ -36,18 +36,44 @@ export function planBackfill(
   const lastPossiblyComplete = Math.floor(nowMs / MINUTE_MS) * MINUTE_MS;
   const gaps = symbols.map((symbol) => {
     const last = lastPublished.get(symbol);
-    // A symbol already up to date is asked for its newest minute: the answer settles it with the others.
+    // A symbol already up to date (by the estimate, which may lag) is asked for its newest minute in the same request.
     const start = last === undefined ? floor : Math.min(lastPossiblyComplete, Math.max(floor, last + MINUTE_MS));
     return { symbol, start, due: last === undefined || last + MINUTE_MS <= lastPossiblyComplete };
   });
   if (!gaps.some((g) => g.due)) return null;
+  const requests = groupByStart(gaps, maxSymbolsPerRequest);
+  return { start: requests[0]!.start, end: nowMs, requests };
+}
+
+/**
+ * The requests of a gap check: each symbol whose live bar skipped minutes is asked from the minute after its last
+ * published bar, or from `maxLookbackMs` before the live bar for a symbol never published. No clock is read: the
+ * live bar itself says which minutes are in doubt.
+ */
+export function planGapChecks(
+  skippedTo: ReadonlyMap<string, number>,
+  lastPublished: ReadonlyMap<string, number>,
+  maxLookbackMs: number,
+  maxSymbolsPerRequest = Number.POSITIVE_INFINITY,
+): BackfillRequest[] {
+  const gaps: Array<{ symbol: string; start: number }> = [];
+  for (const [symbol, liveT] of skippedTo) {
+    const last = lastPublished.get(symbol);
+    if (last === undefined) gaps.push({ symbol, start: Math.floor((liveT - maxLookbackMs) / MINUTE_MS) * MINUTE_MS });
+    else if (liveT > last + MINUTE_MS) gaps.push({ symbol, start: last + MINUTE_MS });
+  }
+  return gaps.length === 0 ? [] : groupByStart(gaps, maxSymbolsPerRequest);
+}
+
+/** Oldest gaps first, at most `max` symbols a request, each request from its oldest symbol's start. */
+function groupByStart(gaps: Array<{ symbol: string; start: number }>, max: number): BackfillRequest[] {
   gaps.sort((a, b) => a.start - b.start || (a.symbol < b.symbol ? -1 : 1));
   const requests: BackfillRequest[] = [];
-  for (let i = 0; i < gaps.length; i += maxSymbolsPerRequest) {
-    const group = gaps.slice(i, i + maxSymbolsPerRequest);
+  for (let i = 0; i < gaps.length; i += max) {
+    const group = gaps.slice(i, i + max);
     requests.push({ symbols: group.map((g) => g.symbol), start: group[0]!.start });
   }
-  return { start: requests[0]!.start, end: nowMs, requests };
+  return requests;
 }
 
 /** The bars a symbol still needs, oldest first: strictly after its last published bar. */
@@ -58,22 +84,24 @@ export function newBarsFor<T extends { t: string }>(bars: readonly T[], lastPubl
 }
 
 /**
- * A live bar that skips minutes after the symbol's last published bar opens a gap: a bar lost or late on
- * the stream (or just a quiet minute on IEX). Worth a backfill unless REST already settled those minutes.
+ * A live bar that skips minutes after the symbol's newest bar (sent, or held behind a check) leaves them in doubt:
+ * a bar lost or late on the stream, or just a quiet minute on IEX. So does a symbol's first bar, when no backfill
+ * found any before it (REST lagging at start, say). Only REST can tell, so each one is checked.
  */
-export function opensGap(t: number, lastPublishedMs: number | undefined, coveredThroughMs: number): boolean {
-  if (lastPublishedMs === undefined || t <= lastPublishedMs + MINUTE_MS) return false;
-  return t - MINUTE_MS > coveredThroughMs;
+export function opensGap(t: number, newestSeenMs: number | undefined): boolean {
+  return newestSeenMs === undefined || t > newestSeenMs + MINUTE_MS;
 }
 
 /**
- * The newest minute a REST answer settles for every symbol, quiet ones included: the minute before the
- * request's clock estimate, but no later than the newest bar the answer actually holds. The estimate alone can
- * run ahead of the server (it is projected from a clock read, and the simulator's clock runs fast), and a
- * minute wrongly settled is one whose missing bar no later gap would refetch.
+ * A minute is settled for a symbol only by a REST answer holding that minute's bar or a later one of that symbol
+ * (no clock estimate settles anything). The minutes in doubt run up to the one before the live bar, so the symbols
+ * of `skippedTo` whose answer holds no bar from that minute on are still unsettled: REST lags the stream for them.
  */
-export function settledThrough(bars: Iterable<readonly { t: string }[]>, requestedAtMs: number): number {
-  let newest = Number.NEGATIVE_INFINITY;
-  for (const list of bars) for (const b of list) newest = Math.max(newest, Date.parse(b.t));
-  return Math.min(newest, Math.floor(requestedAtMs / MINUTE_MS) * MINUTE_MS - MINUTE_MS);
+export function unsettled(
+  skippedTo: ReadonlyMap<string, number>,
+  answer: ReadonlyMap<string, readonly { t: string }[]>,
+): string[] {
+  return [...skippedTo]
+    .filter(([symbol, liveT]) => !(answer.get(symbol) ?? []).some((b) => Date.parse(b.t) >= liveT - MINUTE_MS))
+    .map(([symbol]) => symbol);
 }

@@ -248,7 +248,7 @@ export async function createGateway(deps: GatewayDeps): Promise<Gateway> {
     const phase = clock.phase();
     uptime.observe(Date.now(), phase === 'open', s.state === 'streaming');
     const path = dataPath.observe(
-      { streaming: s.state === 'streaming', backfilling: filler.isRunning(), polling: poller.isPolling() },
+      { streaming: s.state === 'streaming', backfilling: filler.isBackfilling(), polling: poller.isPolling() },
       `feed ${s.state}: ${s.reason}`,
     );
     const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());

@@ -133,6 +133,9 @@ describe('BarPublisher against a real JetStream', () => {
     p.offer(bar('SPY', '15:33'));
     p.offer(bar('SPY', '15:31'));
     p.offer(bar('SPY', '15:32'));
+    // Held bars are not published, but they are seen: the next live bar after 15:33 opens no gap.
+    expect(p.lastPublished().get('SPY')).toBeUndefined();
+    expect(p.newestSeen('SPY')).toBe(Date.parse('2026-11-27T15:33:00Z'));
     p.release('SPY');
     await p.idle();
     expect((await stored()).map((r) => r.bar.t.slice(11, 16))).toEqual(['15:31', '15:32', '15:33']);

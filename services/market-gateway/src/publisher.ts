@@ -167,6 +167,20 @@ export class BarPublisher {
     return this.lastT;
   }
 
+  /**
+   * The newest revision-0 bar of `symbol` this publisher has, sent or waiting behind a gap check or backfill: a live
+   * bar right after it opens no new gap, so a symbol's bars streaming in while it is held do not ask again.
+   */
+  newestSeen(symbol: string): number | undefined {
+    const { lastT, held } = this.orderOf(symbol);
+    let newest = lastT;
+    for (const bar of held ?? []) {
+      const t = Date.parse(bar.t);
+      if (bar.revision === 0 && (newest === undefined || t > newest)) newest = t;
+    }
+    return newest;
+  }
+
   /** The newest bar per symbol JetStream has stored. */
   lastStored(): ReadonlyMap<string, number> {
     return this.storedT;

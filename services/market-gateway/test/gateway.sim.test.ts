@@ -173,4 +173,47 @@ describe('market-gateway against the simulator and a real nats-server', () => {
     expect(await settle(w, 4)).toEqual([]);
     expect(gateway.supervisor.status().reconnects).toBeGreaterThanOrEqual(6);
   }, 90_000);
+
+  it("settles a symbol's minutes only from its own REST bars: a lagging symbol's lost bars come back by gap check", async () => {
+    // Issue 16: no minute settled from a clock estimate or from another symbol's bars. AAPL's REST runs 50 s behind
+    // the stream and the others', so the backfill after each unclean drop lacks AAPL's last minute. Only a per-symbol
+    // check when AAPL's next live bar skips it brings it back; otherwise the audit has to (counted as missing).
+    w = await world({ zombieGraceMs: 500 });
+    w.sim.faults.inject({ kind: 'rest_lag', lagMs: 50_000, symbols: ['AAPL'] });
+    const { gateway, metrics } = await w.startGateway();
+    await waitFor('streaming', () => gateway.supervisor.status().state === 'streaming', { timeoutMs: 10_000 });
+    for (let drop = 0; drop < 6; drop++) {
+      await settle(w, 3);
+      await waitFor('streaming before the drop', () => gateway.supervisor.status().state === 'streaming', {
+        timeoutMs: 15_000,
+      });
+      w.sim.faults.inject({ kind: 'drop' });
+    }
+    await waitFor('streaming again', () => gateway.supervisor.status().state === 'streaming', { timeoutMs: 15_000 });
+    expect(await settle(w, 4)).toEqual([]);
+    const figures = await metrics.registry.metrics();
+    expect(figures).not.toMatch(/vigil_gateway_audit_repairs_total\{[^}]*kind="missing"[^}]*\} [1-9]/);
+    expect(figures).toMatch(/vigil_gateway_gap_checks_total\{[^}]*outcome="settled"[^}]*\} [1-9]/);
+    expect(figures).toMatch(/vigil_gateway_rest_bars_total\{[^}]*source="gap_check"[^}]*\} [1-9]/);
+  }, 90_000);
+
+  it('gives up a gap check after three answers short of the live bar, says so, and the audit fills the hole', async () => {
+    // AAPL's REST runs ten market minutes behind: the check its first live bar asks for cannot settle the minute
+    // before it. The live bars must not wait for REST to catch up; the audit stores that minute once REST has it.
+    w = await world();
+    w.sim.faults.inject({ kind: 'rest_lag', lagMs: 600_000, symbols: ['AAPL'] });
+    const { gateway, metrics, lines } = await w.startGateway({ AUDIT_INTERVAL_MS: '1000', AUDIT_LAG_MS: '0' });
+    await waitFor('streaming', () => gateway.supervisor.status().state === 'streaming', { timeoutMs: 10_000 });
+    await waitFor('the give-up', () => lines().some((l) => /REST has not caught up/.test(String(l.msg))), {
+      timeoutMs: 10_000,
+    });
+    // AAPL's live bars go on meanwhile, and the audit fills what the check could not confirm.
+    expect(await settle(w, 15)).toEqual([]);
+    const stored = await w.storedBars();
+    expect(stored.some((b) => b.symbol === 'AAPL' && b.source === 'live')).toBe(true);
+    expect(stored.some((b) => b.symbol === 'AAPL' && b.source === 'audit')).toBe(true);
+    const figures = await metrics.registry.metrics();
+    expect(figures).toMatch(/vigil_gateway_gap_checks_total\{[^}]*outcome="unsettled"[^}]*\} [1-9]/);
+    expect(figures).toMatch(/vigil_gateway_audit_repairs_total\{[^}]*kind="missing"[^}]*\} [1-9]/);
+  }, 60_000);
 });
