@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { decode, decodeAs, decodeOn, decodeStored, encode } from './codec.js';
+import { decode, decodeAs, decodeOn, decodeStored, encode, encodeChecked } from './codec.js';
 import { ContractError, DecodeError } from './errors.js';
 import { Bar } from './messages/bar.js';
 import { GatewayHeartbeat } from './messages/heartbeat.js';
@@ -13,6 +13,8 @@ describe('encode/decode', () => {
   it('round-trips a bar through bytes by its subject', () => {
     const result = decode(bar1mSubject('SPY'), encode(Bar, validBar));
     expect(result).toEqual({ ok: true, value: validBar });
+    // The unchecked encoding of a checked value is the same bytes.
+    expect(encodeChecked(validBar)).toEqual(encode(Bar, validBar));
   });
 
   it('returns a DecodeError that names the subject and the offending field, without throwing', () => {

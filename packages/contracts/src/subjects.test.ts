@@ -4,6 +4,7 @@ import {
   alertSubject,
   bar1mSubject,
   barMsgId,
+  isoMemo,
   orderEventSubject,
   signalSubject,
   subjects,
@@ -34,6 +35,17 @@ describe('subjects', () => {
     expect(barMsgId('SPY', '2026-11-27T15:31:00Z')).toBe('SPY:2026-11-27T15:31:00.000Z');
     expect(barMsgId('SPY', '2026-11-27T15:31:00.000Z', 0)).toBe('SPY:2026-11-27T15:31:00.000Z');
     expect(barMsgId('SPY', '2026-11-27T15:31:00Z', 2)).toBe('SPY:2026-11-27T15:31:00.000Z:r2');
+    expect(barMsgId('AAPL', '2026-11-27T15:32:00+00:00')).toBe('AAPL:2026-11-27T15:32:00.000Z');
+  });
+
+  it('remembers only the last instant it wrote, so a new input is never answered with an old one', () => {
+    const iso = isoMemo();
+    expect(iso('2026-11-27T15:31:00Z')).toBe('2026-11-27T15:31:00.000Z');
+    expect(iso('2026-11-27T15:31:00Z')).toBe('2026-11-27T15:31:00.000Z');
+    expect(iso(Date.parse('2026-11-27T15:32:00Z'))).toBe('2026-11-27T15:32:00.000Z');
+    expect(iso('2026-11-27T10:33:00-05:00')).toBe('2026-11-27T15:33:00.000Z');
+    expect(() => iso('not a time')).toThrow(RangeError);
+    expect(iso('2026-11-27T10:33:00-05:00')).toBe('2026-11-27T15:33:00.000Z');
   });
 
   it('derives a deterministic signal id', () => {

@@ -43,6 +43,25 @@ export const healthSubject = (service: string): string => `health.${service}`;
 
 /** JetStream dedup id of a bar: `<SYMBOL>:<bar start ISO>`, and `:r<revision>` for a corrected bar. */
 export function barMsgId(symbol: string, t: string, revision = 0): string {
-  const base = `${symbol}:${new Date(t).toISOString()}`;
+  // As `toISOString` writes it, so every spelling of one instant gets one id.
+  const base = `${symbol}:${msgIdInstant(t)}`;
   return revision > 0 ? `${base}:r${revision}` : base;
 }
+
+/**
+ * `new Date(x).toISOString()`, remembering its last answer: on a hot path runs of equal inputs are the rule (a
+ * minute's bars share their start), and each call builds a Date. One memo per stream of inputs, or they evict
+ * each other.
+ */
+export function isoMemo(): (x: string | number) => string {
+  let lastIn: string | number | undefined;
+  let lastOut = '';
+  return (x) => {
+    if (x !== lastIn) {
+      lastOut = new Date(x).toISOString();
+      lastIn = x;
+    }
+    return lastOut;
+  };
+}
+const msgIdInstant = isoMemo();

@@ -1,13 +1,17 @@
-import { Bar, type BarSource, type Feed } from '@vigil/contracts';
+import { Bar, type BarSource, type Feed, isoMemo } from '@vigil/contracts';
 import * as z from 'zod';
 import type { WireBar } from './alpaca-messages.js';
+
+// A frame's bars share their minute and their receipt time.
+const startIso = isoMemo();
+const receivedIso = isoMemo();
 
 /** Alpaca's wire bar as a Vigil `Bar`. Alpaca omits `vw` on some feeds; the close stands in for it then. */
 export function toBar(wire: WireBar, symbol: string, source: BarSource, feed: Feed, receivedAt: Date): Bar {
   return {
     v: 1,
     symbol,
-    t: new Date(wire.t).toISOString(),
+    t: startIso(wire.t),
     open: wire.o,
     high: wire.h,
     low: wire.l,
@@ -18,7 +22,7 @@ export function toBar(wire: WireBar, symbol: string, source: BarSource, feed: Fe
     revision: 0,
     source,
     feed,
-    receivedAt: receivedAt.toISOString(),
+    receivedAt: receivedIso(receivedAt.getTime()),
   };
 }
 

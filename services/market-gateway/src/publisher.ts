@@ -1,5 +1,5 @@
 import type { JetStreamClient, JetStreamManager } from '@nats-io/jetstream';
-import { Bar, bar1mSubject, barMsgId, decodeAs, encode, streams } from '@vigil/contracts';
+import { Bar, bar1mSubject, barMsgId, decodeAs, encodeChecked, streams } from '@vigil/contracts';
 import {
   isNoMessageFound,
   isStreamNotFound,
@@ -387,7 +387,8 @@ export class BarPublisher {
   }
 
   private async publishOne({ bar, msgId, at, settle }: QueuedBar): Promise<void> {
-    const published = this.deps.js.publish(bar1mSubject(bar.symbol), encode(Bar, bar), {
+    // Checked against the contract where it entered (`barFromWire`): a bar here is a valid one.
+    const published = this.deps.js.publish(bar1mSubject(bar.symbol), encodeChecked(bar), {
       msgID: msgId,
       timeout: this.deps.publishTimeoutMs ?? 2_000,
     });
