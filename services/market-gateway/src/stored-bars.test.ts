@@ -39,6 +39,16 @@ describe('StoredBars', () => {
     expect(s.minutes('SPY').get(t + 60_000)).toMatchObject({ close: 100 });
   });
 
+  it('does not count a minute as stored from a revision alone: its revision 0 may be the hole', () => {
+    const s = new StoredBars();
+    s.record({ ...bar(T, 101), revision: 1 }, false);
+    s.record({ ...bar(T, 102), revision: 2 }, true);
+    expect(s.minutes('SPY').has(t)).toBe(false);
+    s.record(bar(T, 100), true);
+    s.record({ ...bar(T, 103), revision: 3 }, false);
+    expect(s.minutes('SPY').get(t)).toMatchObject({ close: 103 });
+  });
+
   it('forgets minutes before the window', () => {
     const s = new StoredBars();
     s.record(bar(T), false);

@@ -14,6 +14,9 @@ export class StoredBars {
     const t = Date.parse(bar.t);
     const minutes = this.bySymbol.get(bar.symbol) ?? new Map<number, BarValues | null>();
     this.bySymbol.set(bar.symbol, minutes);
+    // A revision says nothing of its minute's first bar: stored without it (a revision 0 the stream lost and a
+    // check gave up on), the minute is still a hole, and the audit must go on finding it.
+    if (bar.revision > 0 && !minutes.has(t)) return;
     if (!duplicate) minutes.set(t, valuesOf(bar));
     else if (!minutes.has(t)) minutes.set(t, null);
   }
