@@ -1,5 +1,6 @@
 import { waitFor } from '@vigil/service-kit/testing';
 import { afterEach, describe, expect, it } from 'vitest';
+import type { Gateway } from '../src/gateway.js';
 import { settle, world, type World } from './harness.js';
 
 let w: World | undefined;
@@ -159,17 +160,7 @@ describe('market-gateway against the simulator and a real nats-server', () => {
     // two market hours stale), an unclean drop every three market minutes.
     w = await world({ clock: { msPerMinute: 250, reportResolutionMs: 60_000 }, zombieGraceMs: 500 });
     const { gateway } = await w.startGateway({ CLOCK_REFRESH_MS: '30000' });
-    await waitFor('streaming', () => gateway.supervisor.status().state === 'streaming', { timeoutMs: 10_000 });
-    for (let drop = 0; drop < 6; drop++) {
-      await settle(w, 3);
-      // Each drop must hit a live stream: settling can finish on polled bars while the last drop's 406 lock-out
-      // still holds the stream down, and a drop then has nothing to cut.
-      await waitFor('streaming before the drop', () => gateway.supervisor.status().state === 'streaming', {
-        timeoutMs: 15_000,
-      });
-      w.sim.faults.inject({ kind: 'drop' });
-    }
-    await waitFor('streaming again', () => gateway.supervisor.status().state === 'streaming', { timeoutMs: 15_000 });
+    await dropEveryThreeMinutes(w, gateway, 6);
     expect(await settle(w, 4)).toEqual([]);
     expect(gateway.supervisor.status().reconnects).toBeGreaterThanOrEqual(6);
   }, 90_000);
@@ -181,15 +172,7 @@ describe('market-gateway against the simulator and a real nats-server', () => {
     w = await world({ zombieGraceMs: 500 });
     w.sim.faults.inject({ kind: 'rest_lag', lagMs: 50_000, symbols: ['AAPL'] });
     const { gateway, metrics } = await w.startGateway();
-    await waitFor('streaming', () => gateway.supervisor.status().state === 'streaming', { timeoutMs: 10_000 });
-    for (let drop = 0; drop < 6; drop++) {
-      await settle(w, 3);
-      await waitFor('streaming before the drop', () => gateway.supervisor.status().state === 'streaming', {
-        timeoutMs: 15_000,
-      });
-      w.sim.faults.inject({ kind: 'drop' });
-    }
-    await waitFor('streaming again', () => gateway.supervisor.status().state === 'streaming', { timeoutMs: 15_000 });
+    await dropEveryThreeMinutes(w, gateway, 6);
     expect(await settle(w, 4)).toEqual([]);
     const figures = await metrics.registry.metrics();
     expect(figures).not.toMatch(/vigil_gateway_audit_repairs_total\{[^}]*kind="missing"[^}]*\} [1-9]/);
@@ -217,3 +200,17 @@ describe('market-gateway against the simulator and a real nats-server', () => {
     expect(figures).toMatch(/vigil_gateway_audit_repairs_total\{[^}]*kind="missing"[^}]*\} [1-9]/);
   }, 60_000);
 });
+
+/** `drops` unclean drops, three market minutes apart, then the stream back up. */
+async function dropEveryThreeMinutes(world_: World, gateway: Gateway, drops: number): Promise<void> {
+  const streaming = () => gateway.supervisor.status().state === 'streaming';
+  await waitFor('streaming', streaming, { timeoutMs: 10_000 });
+  for (let drop = 0; drop < drops; drop++) {
+    await settle(world_, 3);
+    // Each drop must hit a live stream: settling can finish on polled bars while the last drop's 406 lock-out
+    // still holds the stream down, and a drop then has nothing to cut.
+    await waitFor('streaming before the drop', streaming, { timeoutMs: 15_000 });
+    world_.sim.faults.inject({ kind: 'drop' });
+  }
+  await waitFor('streaming again', streaming, { timeoutMs: 15_000 });
+}
