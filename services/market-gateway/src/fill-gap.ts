@@ -12,17 +12,24 @@ import { barFromWire, type RejectBar } from './bars.js';
 import type { BarPublisher } from './publisher.js';
 import { type BarsSource, fetchBars } from './rest-bars.js';
 
-export interface FillGapRequest {
+/** What a REST fill needs from its owner (the gap filler, the outage poller), read as the fill starts. */
+export interface RestFillDeps {
   bars: BarsSource;
   publisher: BarPublisher;
-  symbols: readonly string[];
+  /** The symbols to keep complete, as they are now (under SYMBOLS=* the universe grows). */
+  symbols: () => readonly string[];
   feed: Feed;
   maxLookbackMs: number;
-  source: 'backfill' | 'poll';
-  brokerNowMs: number;
-  maxPages?: number;
   /** Where a bar that is not a valid bar goes (logged and counted); it is never offered. */
   rejectBar: RejectBar;
+  /** Broker time: the window must be on the clock the bars are stamped with. */
+  brokerNow: () => number;
+}
+
+/** How the fetched bars are labelled, and the page limit for a fetch (a poll's is short). */
+interface FillOptions {
+  source: 'backfill' | 'poll';
+  maxPages?: number;
 }
 
 export interface FillGapResult {
@@ -36,23 +43,19 @@ export interface FillGapResult {
  * oldest first per symbol, each request's as soon as it is answered. It settles nothing: a minute in doubt stays
  * so until a live bar after it is checked (`checkGaps`) or the audit compares it.
  */
-export async function fillGap(req: FillGapRequest): Promise<FillGapResult | null> {
+export async function fillGap(deps: RestFillDeps, options: FillOptions): Promise<FillGapResult | null> {
+  const brokerNowMs = deps.brokerNow();
   const plan = planBackfill(
-    req.symbols,
-    req.publisher.lastPublished(),
-    req.brokerNowMs,
-    req.maxLookbackMs,
-    req.bars.maxSymbolsPerRequest,
+    deps.symbols(),
+    deps.publisher.lastPublished(),
+    brokerNowMs,
+    deps.maxLookbackMs,
+    deps.bars.maxSymbolsPerRequest,
   );
   if (!plan) return null;
-  const { pages, offered } = await fetchAndOffer(plan.requests, req);
+  const { pages, offered } = await fetchAndOffer(plan.requests, deps, options, brokerNowMs);
   return { window: { start: plan.start, end: plan.end }, pages, offered };
 }
-
-export type CheckGapsRequest = Omit<FillGapRequest, 'symbols' | 'source'> & {
-  /** Per symbol, the minute of the live bar that skipped minutes (the newest, if several). */
-  skippedTo: ReadonlyMap<string, number>;
-};
 
 export interface CheckGapsResult {
   /** Symbols asked: those whose gap was still open (a backfill may have closed it meanwhile). */
@@ -66,45 +69,48 @@ export interface CheckGapsResult {
 /**
  * The gap check: ask REST, for only the symbols whose live bar skipped minutes, what those minutes hold, and offer
  * what the stream missed (its live bar waits behind them). A symbol is settled only when its own answer holds a bar
- * from the minute before its live bar on (see `unsettled`).
+ * from the minute before its live bar on (see `unsettled`). `skippedTo`: per symbol, the minute of the live bar that
+ * skipped minutes (the newest, if several).
  */
-export async function checkGaps(req: CheckGapsRequest): Promise<CheckGapsResult> {
+export async function checkGaps(deps: RestFillDeps, skippedTo: ReadonlyMap<string, number>): Promise<CheckGapsResult> {
   const requests = planGapChecks(
-    req.skippedTo,
-    req.publisher.lastPublished(),
-    req.maxLookbackMs,
-    req.bars.maxSymbolsPerRequest,
+    skippedTo,
+    deps.publisher.lastPublished(),
+    deps.maxLookbackMs,
+    deps.bars.maxSymbolsPerRequest,
   );
-  const { pages, offered, answer } = await fetchAndOffer(requests, { ...req, source: 'backfill' });
-  const asked = new Map(requests.flatMap((r) => r.symbols.map((s) => [s, req.skippedTo.get(s)!] as const)));
+  const { pages, offered, answer } = await fetchAndOffer(requests, deps, { source: 'backfill' }, deps.brokerNow());
+  const asked = new Map(requests.flatMap((r) => r.symbols.map((s) => [s, skippedTo.get(s)!] as const)));
   return { checked: asked.size, pages, offered, unsettled: unsettled(asked, answer) };
 }
 
 async function fetchAndOffer(
   requests: readonly BackfillRequest[],
-  req: Pick<FillGapRequest, 'bars' | 'publisher' | 'feed' | 'source' | 'brokerNowMs' | 'maxPages' | 'rejectBar'>,
+  deps: RestFillDeps,
+  { source, maxPages }: FillOptions,
+  brokerNowMs: number,
 ): Promise<{ pages: number; offered: number; answer: Map<string, WireBar[]> }> {
-  const { publisher } = req;
-  const receivedAt = new Date(req.brokerNowMs);
+  const { publisher, bars: rest, feed, rejectBar } = deps;
+  const receivedAt = new Date(brokerNowMs);
   const answer = new Map<string, WireBar[]>();
   let pages = 0;
   let offered = 0;
   for (const request of requests) {
-    const fetched = await fetchBars(req.bars.stocks, {
+    const fetched = await fetchBars(rest.stocks, {
       symbols: request.symbols,
       start: request.start,
-      feed: req.feed,
-      ...(req.maxPages ? { maxPages: req.maxPages } : {}),
-      ...(req.bars.beforeRequest ? { beforeRequest: req.bars.beforeRequest } : {}),
+      feed,
+      ...(maxPages ? { maxPages } : {}),
+      ...(rest.beforeRequest ? { beforeRequest: rest.beforeRequest } : {}),
     });
     pages += fetched.pages;
-    for (const bad of fetched.invalid) req.rejectBar(bad.symbol, req.source, bad.raw, bad.error);
+    for (const bad of fetched.invalid) rejectBar(bad.symbol, source, bad.raw, bad.error);
     for (const symbol of request.symbols) {
       const bars = fetched.bars.get(symbol) ?? [];
       answer.set(symbol, bars);
       for (const wire of newBarsFor(bars, publisher.lastPublished().get(symbol))) {
-        const converted = barFromWire(wire, symbol, req.source, req.feed, receivedAt);
-        if (!converted.ok) req.rejectBar(symbol, req.source, wire, converted.error);
+        const converted = barFromWire(wire, symbol, source, feed, receivedAt);
+        if (!converted.ok) rejectBar(symbol, source, wire, converted.error);
         else if (publisher.offer(converted.bar) === 'queued') offered += 1;
       }
     }

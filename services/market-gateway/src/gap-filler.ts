@@ -1,21 +1,8 @@
-import type { Feed } from '@vigil/contracts';
 import { retry, RetryAborted, type BackoffPolicy, type Logger, type Metrics } from '@vigil/service-kit';
-import type { RejectBar } from './bars.js';
-import { checkGaps, fillGap } from './fill-gap.js';
-import type { BarsSource } from './rest-bars.js';
-import type { BarPublisher } from './publisher.js';
+import { checkGaps, fillGap, type RestFillDeps } from './fill-gap.js';
 
-export interface GapFillerDeps {
-  bars: BarsSource;
-  publisher: BarPublisher;
-  /** The symbols to keep complete, as they are now (under SYMBOLS=* the universe grows). */
-  symbols: () => readonly string[];
-  feed: Feed;
-  maxLookbackMs: number;
-  rejectBar: RejectBar;
+export interface GapFillerDeps extends RestFillDeps {
   retry: BackoffPolicy;
-  /** Broker time: the window must be on the clock the bars are stamped with. */
-  brokerNow: () => number;
   /** After each full backfill run, with the live bars released (the audit checks what it left). */
   onBackfilled?: () => void;
   logger: Logger;
@@ -143,7 +130,7 @@ export class GapFiller {
     level: 'warn' | 'error',
     message: string,
     op: () => Promise<void>,
-    opts: { maxAttempts?: number; shouldRetry?: (err: unknown, attempt: number) => boolean } = {},
+    opts: { shouldRetry?: (err: unknown, attempt: number) => boolean } = {},
   ): Promise<void> {
     try {
       await retry(op, {
@@ -164,19 +151,9 @@ export class GapFiller {
   }
 
   private async backfillOnce(reason: string): Promise<void> {
-    const { bars, publisher, feed, maxLookbackMs, rejectBar } = this.deps;
     let result: Awaited<ReturnType<typeof fillGap>>;
     try {
-      result = await fillGap({
-        bars,
-        publisher,
-        symbols: this.deps.symbols(),
-        feed,
-        maxLookbackMs,
-        rejectBar,
-        source: 'backfill',
-        brokerNowMs: this.deps.brokerNow(),
-      });
+      result = await fillGap(this.deps, { source: 'backfill' });
     } catch (err) {
       this.m.runs.inc({ outcome: 'failed' });
       throw err;
@@ -205,16 +182,7 @@ export class GapFiller {
   private async checkUntilSettled(due: ReadonlyMap<string, number>): Promise<void> {
     let inDoubt = due;
     const attempt = async () => {
-      const { bars, publisher, feed, maxLookbackMs, rejectBar } = this.deps;
-      const result = await checkGaps({
-        bars,
-        publisher,
-        feed,
-        rejectBar,
-        maxLookbackMs,
-        skippedTo: inDoubt,
-        brokerNowMs: this.deps.brokerNow(),
-      });
+      const result = await checkGaps(this.deps, inDoubt);
       this.m.bars.inc({ source: 'gap_check' }, result.offered);
       this.m.checks.inc({ outcome: 'settled' }, result.checked - result.unsettled.length);
       if (result.offered > 0)

@@ -1,25 +1,13 @@
-import type { Feed } from '@vigil/contracts';
 import type { Logger, MarketPhase, Metrics } from '@vigil/service-kit';
-import type { RejectBar } from './bars.js';
-import { fillGap } from './fill-gap.js';
-import type { BarsSource } from './rest-bars.js';
-import type { BarPublisher } from './publisher.js';
+import { fillGap, type RestFillDeps } from './fill-gap.js';
 
-export interface OutagePollerDeps {
-  bars: BarsSource;
-  publisher: BarPublisher;
-  /** The symbols to keep complete, as they are now (under SYMBOLS=* the universe grows). */
-  symbols: () => readonly string[];
-  feed: Feed;
+export interface OutagePollerDeps extends RestFillDeps {
   pollIntervalMs: number;
   /** Start polling once the stream has been down this long. */
   pollAfterMs: number;
-  maxLookbackMs: number;
-  rejectBar: RejectBar;
   /** Local ms since the stream last delivered, or null while it is streaming. */
   downSince: () => number | null;
   marketPhase: () => MarketPhase;
-  brokerNow: () => number;
   now?: () => number;
   logger: Logger;
   metrics: Metrics;
@@ -90,18 +78,7 @@ export class OutagePoller {
   }
 
   private async pollOnce(): Promise<void> {
-    const { bars, publisher, feed, maxLookbackMs, rejectBar } = this.deps;
-    const result = await fillGap({
-      bars,
-      publisher,
-      symbols: this.deps.symbols(),
-      feed,
-      maxLookbackMs,
-      rejectBar,
-      source: 'poll',
-      brokerNowMs: this.deps.brokerNow(),
-      maxPages: 5,
-    });
+    const result = await fillGap(this.deps, { source: 'poll', maxPages: 5 });
     this.m.polls.inc({ outcome: 'ok' });
     if (!result) return;
     this.m.bars.inc({ source: 'poll' }, result.offered);
