@@ -166,11 +166,13 @@ describe('market-gateway against the simulator and a real nats-server', () => {
   }, 90_000);
 
   it("settles a symbol's minutes only from its own REST bars: a lagging symbol's lost bars come back by gap check", async () => {
-    // Issue 16: no minute settled from a clock estimate or from another symbol's bars. AAPL's REST runs 50 s behind
-    // the stream and the others', so the backfill after each unclean drop lacks AAPL's last minute. Only a per-symbol
-    // check when AAPL's next live bar skips it brings it back; otherwise the audit has to (counted as missing).
+    // Issue 16: no minute settled from a clock estimate or from another symbol's bars. AAPL's REST runs 70 s behind
+    // the stream and the others', more than a minute, so the backfill after each unclean drop always lacks the
+    // last AAPL minute the dead stream took. Only a per-symbol check when AAPL's next live bar skips it brings it
+    // back (its second answer, 100 ms = 40 market seconds later, reaches it); otherwise the audit has to (counted
+    // as missing).
     w = await world({ zombieGraceMs: 500 });
-    w.sim.faults.inject({ kind: 'rest_lag', lagMs: 50_000, symbols: ['AAPL'] });
+    w.sim.faults.inject({ kind: 'rest_lag', lagMs: 70_000, symbols: ['AAPL'] });
     const { gateway, metrics } = await w.startGateway();
     await dropEveryThreeMinutes(w, gateway, 6);
     expect(await settle(w, 4)).toEqual([]);
