@@ -3,7 +3,7 @@ import type { AddressInfo } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { jetstream, jetstreamManager } from '@nats-io/jetstream';
-import { connect } from '@nats-io/transport-node';
+import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { Alpaca } from '@alpacahq/alpaca-trade-api';
 import { decode as msgpackDecode, encode as msgpackEncode } from '@msgpack/msgpack';
 import { ensureStreams, streams } from '@vigil/contracts';
@@ -12,8 +12,9 @@ import { captureLogger, startNats, summarize, waitFor, type Summary } from '@vig
 import { WebSocketServer, type WebSocket } from 'ws';
 import { toBar } from '../src/bars.js';
 import { liveBarHandler } from '../src/live-bars.js';
-import { publishFloor } from './floor.js';
+import { publishFloor, type PublishFn } from './floor.js';
 import { BarPublisher } from '../src/publisher.js';
+import { StreamPublisher } from '../src/stream-publish.js';
 import { FeedSupervisor } from '../src/supervisor.js';
 import { SymbolUniverse } from '../src/universe.js';
 import { BURST } from './settings.js';
@@ -34,7 +35,9 @@ export interface BurstResult {
   floorBestMs: number;
   /** The same with `noAsyncTraces`, as the gateway connects (ms). */
   floorNoTracesMs: Summary;
-  /** Messages in the BARS stream afterwards (should be bars × reps × 3: gateway and both floors). */
+  /** The gateway's own publish path (`StreamPublisher`) alone, as many pre-encoded bars (ms). */
+  ownPathMs: Summary;
+  /** Messages in the BARS stream afterwards (should be bars × reps × 4: the gateway, both floors, its own path). */
   storedInStream: number;
 }
 
@@ -151,13 +154,20 @@ export async function runBurst(opts: { bars?: number; perFrame?: number; reps?: 
   const nc = await connect({ servers: server.url, noAsyncTraces: true });
   const floorNc = await connect({ servers: server.url });
   const floorNoTracesNc = await connect({ servers: server.url, noAsyncTraces: true });
+  const ownPathNc = await connect({ servers: server.url, noAsyncTraces: true });
+  const ownPath = new StreamPublisher({ nc: ownPathNc, inboxPrefix: '_INBOX', timeoutMs: 2000 });
+  const viaNatsJs =
+    (nc: NatsConnection): PublishFn =>
+    (subject, data, msgID) =>
+      jetstream(nc).publish(subject, data, { msgID });
   const srv = await burstServer();
   const { logger } = captureLogger({ level: 'warn' });
   const metrics = new Metrics('market-gateway', { defaultMetrics: false });
   const jsm = await jetstreamManager(nc);
   await ensureStreams(jsm, [streams.bars]);
+  const stream = new StreamPublisher({ nc, inboxPrefix: '_INBOX', timeoutMs: 2000 });
   const publisher = new BarPublisher({
-    js: jetstream(nc),
+    stream,
     logger,
     metrics,
     retry: { initialMs: 50, maxMs: 500 },
@@ -222,6 +232,7 @@ export async function runBurst(opts: { bars?: number; perFrame?: number; reps?: 
   const sdkMs: number[] = [];
   const floor: number[] = [];
   const floorNoTraces: number[] = [];
+  const ownPathRuns: number[] = [];
   try {
     supervisor.start();
     sdk.subscribeForBars(symbols);
@@ -232,9 +243,11 @@ export async function runBurst(opts: { bars?: number; perFrame?: number; reps?: 
       const received = new Date();
       const floorBars = (minute: number) =>
         minuteOfBars(symbols, minute).map((w) => toBar(w, w.S, 'live', 'iex', received));
-      floor.push(await publishFloor(jetstream(floorNc), floorBars(1000 + rep)));
+      floor.push(await publishFloor(viaNatsJs(floorNc), floorBars(1000 + rep)));
       await sleep(200);
-      floorNoTraces.push(await publishFloor(jetstream(floorNoTracesNc), floorBars(2000 + rep)));
+      floorNoTraces.push(await publishFloor(viaNatsJs(floorNoTracesNc), floorBars(2000 + rep)));
+      await sleep(200);
+      ownPathRuns.push(await publishFloor((s, d, id) => ownPath.publish(s, d, id), floorBars(3000 + rep)));
       await sleep(200);
 
       const bars = minuteOfBars(symbols, rep);
@@ -271,14 +284,17 @@ export async function runBurst(opts: { bars?: number; perFrame?: number; reps?: 
       floorMs: summarize(floor),
       floorBestMs: Math.min(...floor),
       floorNoTracesMs: summarize(floorNoTraces),
+      ownPathMs: summarize(ownPathRuns),
       storedInStream: info.state.messages,
     };
   } finally {
     sdk.disconnect();
     supervisor.stop();
     publisher.stop();
+    stream.close();
+    ownPath.close();
     await srv.close();
-    await Promise.all([nc.close(), floorNc.close(), floorNoTracesNc.close()]);
+    await Promise.all([nc.close(), floorNc.close(), floorNoTracesNc.close(), ownPathNc.close()]);
     await server.cleanup();
   }
 }

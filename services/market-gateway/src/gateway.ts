@@ -1,4 +1,4 @@
-import { jetstream, jetstreamManager } from '@nats-io/jetstream';
+import { jetstreamManager } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/transport-node';
 import {
   ensureStreams,
@@ -12,6 +12,7 @@ import {
 import {
   createAlpacaRest,
   Heartbeat,
+  natsInboxPrefix,
   startMarketClock,
   type AlpacaRest,
   type MarketClock,
@@ -31,6 +32,7 @@ import { BarPublisher } from './publisher.js';
 import type { BarsSource } from './rest-bars.js';
 import { RestBudget, type RestPriority } from './rest-budget.js';
 import { StoredBars } from './stored-bars.js';
+import { StreamPublisher } from './stream-publish.js';
 import { FeedSupervisor } from './supervisor.js';
 import { newestSymbols, SymbolUniverse } from './universe.js';
 import { UniverseRefresher } from './universe-refresher.js';
@@ -94,13 +96,17 @@ export async function createGateway(deps: GatewayDeps): Promise<Gateway> {
   // The gap filler needs the publisher and the publisher's overflow recovery needs the gap filler.
   let gapFiller: GapFiller | null = null;
   const stored = new StoredBars();
+  const stream = new StreamPublisher({
+    nc,
+    inboxPrefix: natsInboxPrefix(config.NATS_USER, config.NATS_INBOX_PREFIX) ?? '_INBOX',
+    timeoutMs: config.PUBLISH_TIMEOUT_MS,
+  });
   const publisher = new BarPublisher({
-    js: jetstream(nc),
+    stream,
     logger,
     metrics,
     retry,
     maxBuffered: config.BUFFER_MAX_BARS,
-    publishTimeoutMs: config.PUBLISH_TIMEOUT_MS,
     onOverflowCleared: () => gapFiller?.trigger('bar buffer overflowed'),
     onStored: (bar, duplicate) => stored.record(bar, duplicate),
     ...(deps.mayPublish && { mayPublish: deps.mayPublish }),
@@ -351,6 +357,7 @@ export async function createGateway(deps: GatewayDeps): Promise<Gateway> {
       // Whatever is queued still goes out before NATS drains.
       if (flush) await Promise.race([publisher.idle(), new Promise((r) => setTimeout(r, 3000))]);
       publisher.stop();
+      stream.close();
     },
   };
 }

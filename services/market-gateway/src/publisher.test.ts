@@ -1,4 +1,4 @@
-import { jetstream, jetstreamManager, type JetStreamManager } from '@nats-io/jetstream';
+import { jetstreamManager, type JetStreamManager } from '@nats-io/jetstream';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { Bar, decodeStored, ensureStreams, streams } from '@vigil/contracts';
 import { Metrics } from '@vigil/service-kit';
@@ -6,6 +6,7 @@ import { captureLogger, startNats, type NatsServerHandle } from '@vigil/service-
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { testBar as bar } from '../test/bars.js';
 import { BarPublisher } from './publisher.js';
+import { StreamPublisher } from './stream-publish.js';
 
 let server: NatsServerHandle;
 let nc: NatsConnection;
@@ -27,8 +28,7 @@ beforeEach(async () => {
 
 function publisher(opts: { maxBuffered?: number; onOverflowCleared?: () => void; publishTimeoutMs?: number } = {}) {
   return new BarPublisher({
-    ...(opts.publishTimeoutMs ? { publishTimeoutMs: opts.publishTimeoutMs } : {}),
-    js: jetstream(nc),
+    stream: new StreamPublisher({ nc, inboxPrefix: '_INBOX', timeoutMs: opts.publishTimeoutMs ?? 2000 }),
     logger: captureLogger().logger,
     metrics: new Metrics('gw', { defaultMetrics: false }),
     retry: { initialMs: 50, maxMs: 200 },
@@ -205,7 +205,7 @@ describe('BarPublisher against a real JetStream', () => {
     const log = captureLogger();
     let leader = false;
     const p = new BarPublisher({
-      js: jetstream(nc),
+      stream: new StreamPublisher({ nc, inboxPrefix: '_INBOX', timeoutMs: 2000 }),
       logger: log.logger,
       metrics: new Metrics('gw', { defaultMetrics: false }),
       retry: { initialMs: 20, maxMs: 50 },

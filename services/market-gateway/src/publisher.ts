@@ -1,4 +1,4 @@
-import type { JetStreamClient, JetStreamManager } from '@nats-io/jetstream';
+import type { JetStreamManager } from '@nats-io/jetstream';
 import { Bar, bar1mSubject, barMsgId, decodeAs, encodeChecked, streams } from '@vigil/contracts';
 import {
   isNoMessageFound,
@@ -10,20 +10,17 @@ import {
 } from '@vigil/service-kit';
 import { decide, initialOrder, type Decision, type OrderAction, type Outcome, type SymbolOrder } from './ordering.js';
 import { SendQueue } from './send-queue.js';
+import type { StreamPublisher } from './stream-publish.js';
 
 export interface PublisherDeps {
-  js: JetStreamClient;
+  /** Where bars go out and their acks come back; its timeout is how long a symbol's later bars wait behind one. */
+  stream: Pick<StreamPublisher, 'publish' | 'failInFlight'>;
   logger: Logger;
   metrics: Metrics;
   /** Pace of retries while NATS refuses a publish. Bars are never dropped: the head is retried forever. */
   retry: BackoffPolicy;
   /** Most bars held in memory (queued or waiting behind a backfill). */
   maxBuffered: number;
-  /**
-   * How long to wait for JetStream's ack before retrying (default 2000, nats.js's own is 5 s): the symbol's
-   * later bars wait behind it. Retrying is safe: the msg id makes the stream drop a copy it already has.
-   */
-  publishTimeoutMs?: number;
   /** Most publishes awaiting their ack at once, each of a different symbol (default 256). */
   maxInFlight?: number;
   /**
@@ -47,14 +44,6 @@ class ReconnectedError extends Error {
 
 export class NotLeaderError extends Error {
   override name = 'NotLeaderError';
-}
-
-/** A promise that only ever rejects, when the connection it stands for is replaced. */
-function lostSignal(): { promise: Promise<never>; reject: (err: Error) => void } {
-  let reject: (err: Error) => void = () => {};
-  const promise = new Promise<never>((_, r) => (reject = r));
-  promise.catch(() => {});
-  return { promise, reject };
 }
 
 interface QueuedBar {
@@ -91,7 +80,6 @@ export class BarPublisher {
   private pauses = 0;
   /** Set while backing off after a refused publish: nothing new goes out until it fires. */
   private resumeTimer: ReturnType<typeof setTimeout> | null = null;
-  private connectionLost = lostSignal();
   private overflowed = false;
   private stopped = false;
   private readonly now: () => number;
@@ -320,8 +308,7 @@ export class BarPublisher {
    * retry at once instead of waiting out their timeouts. A copy the server did store is dropped by msg id.
    */
   reconnected(): void {
-    this.connectionLost.reject(new ReconnectedError('NATS reconnected; retrying publishes that were in flight'));
-    this.connectionLost = lostSignal();
+    this.deps.stream.failInFlight(new ReconnectedError('NATS reconnected; retrying publishes that were in flight'));
   }
 
   /** Fills the window: publishes ready bars until `maxInFlight` await their acks, unless backing off or stopped. */
@@ -388,12 +375,7 @@ export class BarPublisher {
 
   private async publishOne({ bar, msgId, at, settle }: QueuedBar): Promise<void> {
     // Checked against the contract where it entered (`barFromWire`): a bar here is a valid one.
-    const published = this.deps.js.publish(bar1mSubject(bar.symbol), encodeChecked(bar), {
-      msgID: msgId,
-      timeout: this.deps.publishTimeoutMs ?? 2_000,
-    });
-    published.catch(() => {}); // a publish abandoned below must not surface as an unhandled rejection
-    const ack = await Promise.race([published, this.connectionLost.promise]);
+    const ack = await this.deps.stream.publish(bar1mSubject(bar.symbol), encodeChecked(bar), msgId);
     const t = Date.parse(bar.t);
     if (t > (this.storedT.get(bar.symbol) ?? Number.NEGATIVE_INFINITY)) this.storedT.set(bar.symbol, t);
     this.deps.onStored?.(bar, ack.duplicate);

@@ -1,4 +1,3 @@
-import { jetstream } from '@nats-io/jetstream';
 import { type Bar, ensureStreams, streams } from '@vigil/contracts';
 import { createAlpacaRest, Metrics } from '@vigil/service-kit';
 import { captureLogger, waitFor } from '@vigil/service-kit/testing';
@@ -6,6 +5,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { Auditor } from '../src/auditor.js';
 import { barFromWire } from '../src/bars.js';
 import { BarPublisher } from '../src/publisher.js';
+import { StreamPublisher } from '../src/stream-publish.js';
 import { fetchBars } from '../src/rest-bars.js';
 import { StoredBars } from '../src/stored-bars.js';
 import { world, type World } from './harness.js';
@@ -46,7 +46,7 @@ async function auditRig(minutes: number) {
     const metrics = new Metrics('market-gateway', { defaultMetrics: false });
     const stored = new StoredBars();
     const publisher = new BarPublisher({
-      js: jetstream(world_.nc),
+      stream: new StreamPublisher({ nc: world_.nc, inboxPrefix: '_INBOX', timeoutMs: 2000 }),
       logger,
       metrics,
       retry: { initialMs: 50, maxMs: 200 },
