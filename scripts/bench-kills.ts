@@ -2,7 +2,7 @@
 // four services killed (SIGKILL) and frozen (SIGSTOP) in turn, `BENCH_KILL_ROUNDS` times; how long until
 // something still alive noticed. Results go to BENCHMARKS.md; the test (kill-each.test.ts) asserts bounds.
 import { resolve } from 'node:path';
-import { benchSetting, machineLine, summarize, writeBenchSection } from '@vigil/service-kit/testing';
+import { benchSetting, machineLine, summarize, reportBench } from '@vigil/service-kit/testing';
 import { type Detection, KILL_CASES, runKillCase, startWatchedSystem, WATCH } from './e2e/kill-scenarios.js';
 
 const root = resolve(import.meta.dirname, '..');
@@ -46,7 +46,5 @@ the dead man's switch the outside service's own grace period on top.
 |---|---|---|---:|---:|---:|
 ${rows.join('\n')}
 `;
-await writeBenchSection(resolve(root, 'BENCHMARKS.md'), 'kills', markdown);
-process.stdout.write(`${markdown}\n`);
-say('written to BENCHMARKS.md');
+await reportBench(resolve(root, 'BENCHMARKS.md'), 'kills', markdown, say);
 process.exit(0);

@@ -2,7 +2,7 @@
 // for each of 100 symbols. Latency from a bar leaving the simulator to NATS, to its signal and to its order,
 // first steady, then across a NATS restart. Results go to BENCHMARKS.md; nothing here is asserted.
 import { resolve } from 'node:path';
-import { benchSetting, machineLine, summarize, writeBenchSection } from '@vigil/service-kit/testing';
+import { benchSetting, machineLine, summarize, reportBench } from '@vigil/service-kit/testing';
 import { LatencyProbe, type Hop, type Stage } from './e2e/latency-probe.js';
 import { readSignals, startSystem } from './e2e/system.js';
 
@@ -120,7 +120,5 @@ Services stopped with: ${Object.entries(ended)
   .map(([k, v]) => `${k} ${v}`)
   .join(', ')}.
 `;
-await writeBenchSection(resolve(root, 'BENCHMARKS.md'), 'end-to-end', markdown);
-process.stdout.write(`${markdown}\n`);
-say('written to BENCHMARKS.md');
+await reportBench(resolve(root, 'BENCHMARKS.md'), 'end-to-end', markdown, say);
 process.exit(0);

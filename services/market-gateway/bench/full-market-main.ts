@@ -1,5 +1,5 @@
 import { fileURLToPath } from 'node:url';
-import { machineLine, writeBenchSection } from '@vigil/service-kit/testing';
+import { machineLine, reportBench } from '@vigil/service-kit/testing';
 import { FULL_MARKET, runFullMarket, type FullMarketRun } from './full-market.js';
 
 /**
@@ -12,11 +12,7 @@ const log = (line: string) => process.stderr.write(`${line}\n`);
 const started = Date.now();
 const run = await runFullMarket(log);
 const markdown = render(run, (Date.now() - started) / 1000);
-process.stdout.write(`${markdown}\n`);
-if (process.env.BENCH_NO_WRITE !== '1') {
-  await writeBenchSection(file, 'market-gateway-full-market', markdown);
-  log(`written to ${file}`);
-}
+await reportBench(file, 'market-gateway-full-market', markdown, log);
 process.exit(0);
 
 function render(run: FullMarketRun, wallS: number): string {

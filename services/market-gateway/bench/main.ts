@@ -1,5 +1,5 @@
 import { fileURLToPath } from 'node:url';
-import { machineLine, writeBenchSection } from '@vigil/service-kit/testing';
+import { machineLine, reportBench } from '@vigil/service-kit/testing';
 import { runBurst } from './burst.js';
 import { runFaults } from './faults.bench.js';
 import { notesFor, renderMarkdown } from './report.js';
@@ -19,10 +19,6 @@ const run = await runFaults(ROUNDS, log);
 log('faults done; burst…');
 const burst = await runBurst();
 const markdown = renderMarkdown(run, burst, machineLine(), notesFor(run, burst));
-process.stdout.write(`${markdown}\n`);
-if (process.env.BENCH_NO_WRITE !== '1') {
-  await writeBenchSection(file, 'market-gateway', markdown);
-  log(`written to ${file}`);
-}
+await reportBench(file, 'market-gateway', markdown, log);
 // Lingering sockets or timers from the clients must not keep the bench alive.
 process.exit(0);

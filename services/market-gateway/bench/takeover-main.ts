@@ -1,5 +1,5 @@
 import { fileURLToPath } from 'node:url';
-import { benchSetting, machineLine, writeBenchSection } from '@vigil/service-kit/testing';
+import { benchSetting, machineLine, reportBench } from '@vigil/service-kit/testing';
 import { GATEWAY_ENV, MS_PER_MINUTE, SIM } from './settings.js';
 import { runTakeover, summaries, TAKEOVER, type TakeoverRun } from './takeover.js';
 
@@ -15,11 +15,7 @@ const started = Date.now();
 log(`market-gateway take-over bench: ${rounds} rounds`);
 const run = await runTakeover(rounds, log);
 const markdown = render(run, (Date.now() - started) / 1000);
-process.stdout.write(`${markdown}\n`);
-if (process.env.BENCH_NO_WRITE !== '1') {
-  await writeBenchSection(file, 'market-gateway-takeover', markdown);
-  log(`written to ${file}`);
-}
+await reportBench(file, 'market-gateway-takeover', markdown, log);
 process.exit(0);
 
 function render(run: TakeoverRun, wallS: number): string {

@@ -2,7 +2,7 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { benchSetting, summarize, writeBenchSection } from './bench-report.js';
+import { benchSetting, reportBench, summarize, writeBenchSection } from './bench-report.js';
 
 describe('summarize', () => {
   it('gives nearest-rank percentiles', () => {
@@ -29,6 +29,31 @@ describe('writeBenchSection', () => {
     expect(text).not.toContain('first');
     expect(text.indexOf('## A')).toBeLessThan(text.indexOf('## B'));
     expect(text.match(/bench:a -->/g)).toHaveLength(2);
+  });
+});
+
+describe('reportBench', () => {
+  let dir = '';
+  afterEach(async () => {
+    vi.unstubAllEnvs();
+    vi.restoreAllMocks();
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it('prints the section and writes it, or only prints it under BENCH_NO_WRITE=1', async () => {
+    dir = await mkdtemp(path.join(os.tmpdir(), 'bench-'));
+    const file = path.join(dir, 'BENCHMARKS.md');
+    const printed: string[] = [];
+    vi.spyOn(process.stdout, 'write').mockImplementation((chunk) => printed.push(String(chunk)) > 0);
+    const said: string[] = [];
+    vi.stubEnv('BENCH_NO_WRITE', '1');
+    await reportBench(file, 'a', '## A\nlooked', (l) => said.push(l));
+    await expect(readFile(file, 'utf8')).rejects.toThrow(/ENOENT/);
+    vi.stubEnv('BENCH_NO_WRITE', '');
+    await reportBench(file, 'a', '## A\nkept', (l) => said.push(l));
+    expect(await readFile(file, 'utf8')).toContain('## A\nkept');
+    expect(printed).toEqual(['## A\nlooked\n', '## A\nkept\n']);
+    expect(said).toEqual([`BENCH_NO_WRITE=1: ${file} left as it was`, `written to ${file}`]);
   });
 });
 

@@ -63,3 +63,19 @@ export async function writeBenchSection(file: string, name: string, markdown: st
       : `${existing.trimEnd()}\n\n${block}\n`;
   await writeFile(file, next);
 }
+
+/**
+ * A benchmark's last step: print its section, then write it into `file` (see `writeBenchSection`), unless
+ * BENCH_NO_WRITE=1 asks for a look that leaves the recorded figures as they are.
+ */
+export async function reportBench(
+  file: string,
+  name: string,
+  markdown: string,
+  log: (line: string) => void = (line) => process.stderr.write(`${line}\n`),
+): Promise<void> {
+  process.stdout.write(`${markdown}\n`);
+  if (process.env.BENCH_NO_WRITE === '1') return log(`BENCH_NO_WRITE=1: ${file} left as it was`);
+  await writeBenchSection(file, name, markdown);
+  log(`written to ${file}`);
+}
