@@ -1,7 +1,15 @@
 import type { Bar } from '@vigil/contracts';
 import { describe, expect, it } from 'vitest';
 import { testBar } from '../test/bars.js';
-import { decide, initialOrder, type OrderAction, type OrderEvent, type Outcome, type SymbolOrder } from './ordering.js';
+import {
+  decide,
+  initialOrder,
+  RECENT_SENT,
+  type OrderAction,
+  type OrderEvent,
+  type Outcome,
+  type SymbolOrder,
+} from './ordering.js';
 
 const at = (hhmm: string): string => `2026-11-27T${hhmm}:00.000Z`;
 
@@ -10,7 +18,8 @@ const bar = (source: Bar['source'], hhmm: string, close = 100): Bar => testBar('
 /**
  * One event per string: `hold`, `release`, `live 13:45`, `backfill 13:45`, `poll 13:45`, a close other than 100
  * as `live 13:45 @101`, an `updatedBars` correction as `correction 13:45 @101`, the last bar the stream stored as
- * `resume 13:44` or `resume 13:44 r2`; a leading `full` says the buffer is full for that event.
+ * `resume 13:44` or `resume 13:44 r2`, a minute the audit stored as `repaired 13:45`; a leading `full` says the
+ * buffer is full for that event.
  */
 function parse(spec: string): OrderEvent {
   const [first, ...rest] = spec.split(' ');
@@ -26,6 +35,8 @@ function parse(spec: string): OrderEvent {
       return { type: 'resume', t: Date.parse(at(hhmm)), revision: extra ? Number(extra.slice(1)) : 0 };
     case 'correction':
       return { type: 'correction', bar: bar('live', hhmm, close), full };
+    case 'repaired':
+      return { type: 'repaired', t: Date.parse(at(hhmm)) };
     case 'live':
     case 'backfill':
     case 'poll':
@@ -189,6 +200,28 @@ const rows: Row[] = [
     published: ['13:44 live', '13:45 live @101'],
   },
   {
+    rule: "a correction of a recent minute the mark passed with no bar out is that minute's first bar",
+    events: ['live 13:44', 'live 13:46', 'correction 13:45 @101', 'correction 13:45 @102'],
+    published: ['13:44 live', '13:46 live', '13:45 live @101', '13:45 live r1 @102'],
+    outcomes: ['queued', 'queued', 'queued', 'queued'],
+  },
+  {
+    rule: 'a correction of a minute older than those remembered is numbered as a revision',
+    events: ['resume 13:45', 'live 13:46', 'correction 13:40 @101'],
+    published: ['13:46 live', '13:40 live r1 @101'],
+  },
+  {
+    rule: 'a minute the audit stored counts as out: its correction is a revision',
+    events: ['live 13:44', 'live 13:46', 'repaired 13:45', 'correction 13:45 @101'],
+    published: ['13:44 live', '13:46 live', '13:45 live r1 @101'],
+  },
+  {
+    rule: 'a full buffer refuses a correction of a minute never out, like any bar',
+    events: ['live 13:44', 'live 13:46', 'full correction 13:45 @101'],
+    published: ['13:44 live', '13:46 live'],
+    dropped: ['13:45 live @101: overflow'],
+  },
+  {
     rule: 'a full buffer refuses a bar without marking it out, so a later copy still goes',
     events: ['live 13:45', 'full live 13:46', 'backfill 13:46'],
     published: ['13:45 live', '13:46 backfill'],
@@ -227,6 +260,18 @@ describe('ordering: which bar goes out when', () => {
         msgId: 'SPY:2026-11-27T13:45:00.000Z:r1',
       },
     ]);
+  });
+
+  it('remembers the newest RECENT_SENT minutes out, and tells a skipped one only among them', () => {
+    const hhmm = (i: number) => `13:${String(i).padStart(2, '0')}`;
+    // 13:00–13:39 out, but for 13:30: the newest RECENT_SENT reach back past 13:30, not to 13:02.
+    const live = Array.from({ length: 40 }, (_, i) => i)
+      .filter((i) => i !== 30)
+      .map((i) => `live ${hhmm(i)}`);
+    const r = run([...live, 'correction 13:30 @101', 'correction 13:02 @101']);
+    expect(r.state.recent).toHaveLength(RECENT_SENT);
+    const corrections = r.actions.flatMap((a) => (a.type === 'publish' && a.bar.close === 101 ? [a.msgId] : []));
+    expect(corrections).toEqual(['SPY:2026-11-27T13:30:00.000Z', 'SPY:2026-11-27T13:02:00.000Z:r1']);
   });
 
   it('leaves the state it was given untouched', () => {

@@ -12,7 +12,9 @@ import { barMsgId, type Bar } from '@vigil/contracts';
  *   the mark, so were they left for the release they would count as already out and be lost. A waiting live copy
  *   of the same minute goes out instead of it, so that bar keeps its live label.
  * - A correction (`updatedBars`) of a bar already out is numbered as its next revision; one of a bar still waiting
- *   takes its place; one of a bar never seen is an ordinary bar.
+ *   takes its place; one of a bar never seen is an ordinary bar, and so is one of a minute the mark has passed
+ *   without a bar going out (a sparse symbol's quiet minute, say), as long as that minute is among the recent ones
+ *   this state remembers; an older one is numbered as a revision, since nothing says it did not go out.
  * - With the buffer full a bar is refused without moving the mark, so the backfill after the overflow fetches it.
  */
 
@@ -23,9 +25,17 @@ export interface SymbolOrder {
   readonly held: readonly Bar[] | null;
   /** The newest revision sent per bar start, for the bars that have one. */
   readonly revisions: ReadonlyMap<number, number>;
+  /**
+   * Starts of the newest revision-0 bars out, oldest first, at most `RECENT_SENT`: every minute out since the first
+   * of them is here, so a minute after it and missing was never sent.
+   */
+  readonly recent: readonly number[];
 }
 
-export const initialOrder: SymbolOrder = { lastT: undefined, held: null, revisions: new Map() };
+/** How many sent minutes a symbol remembers: corrections come within a minute or two of their bar. */
+export const RECENT_SENT = 32;
+
+export const initialOrder: SymbolOrder = { lastT: undefined, held: null, revisions: new Map(), recent: [] };
 
 /** An event carrying a bar; `full`: the buffer has no room for one more. */
 export type BarEvent = { type: 'bar'; bar: Bar; full: boolean } | { type: 'correction'; bar: Bar; full: boolean };
@@ -36,6 +46,8 @@ export type OrderEvent =
   | { type: 'hold' }
   /** `full` as for a bar: a full buffer refuses the waiting bars too. */
   | { type: 'release'; full: boolean }
+  /** The audit stored this minute's revision-0 bar outside these rules (it was missing). */
+  | { type: 'repaired'; t: number }
   | BarEvent;
 
 export type OrderAction =
@@ -63,6 +75,7 @@ interface Draft {
   lastT: number | undefined;
   held: Bar[] | null;
   revisions: ReadonlyMap<number, number>;
+  recent: readonly number[];
   actions: OrderAction[];
 }
 
@@ -71,12 +84,22 @@ const byTimeThenRevision = (a: Bar, b: Bar): number => Date.parse(a.t) - Date.pa
 export function decide(state: SymbolOrder, event: BarEvent): Decision & { outcome: Outcome };
 export function decide(state: SymbolOrder, event: OrderEvent): Decision;
 export function decide(state: SymbolOrder, event: OrderEvent): Decision {
-  const d: Draft = { lastT: state.lastT, held: state.held && [...state.held], revisions: state.revisions, actions: [] };
+  const d: Draft = {
+    lastT: state.lastT,
+    held: state.held && [...state.held],
+    revisions: state.revisions,
+    recent: state.recent,
+    actions: [],
+  };
   let outcome: Outcome | undefined;
   switch (event.type) {
     case 'resume':
       d.lastT = event.t;
       d.revisions = new Map(d.revisions).set(event.t, event.revision);
+      d.recent = [event.t];
+      break;
+    case 'repaired':
+      if (neverSent(d, event.t)) d.recent = remember(d.recent, event.t);
       break;
     case 'hold':
       d.held ??= [];
@@ -95,7 +118,10 @@ export function decide(state: SymbolOrder, event: OrderEvent): Decision {
       outcome = correct(d, event.bar, event.full);
       break;
   }
-  const next = { state: { lastT: d.lastT, held: d.held, revisions: d.revisions }, actions: d.actions };
+  const next = {
+    state: { lastT: d.lastT, held: d.held, revisions: d.revisions, recent: d.recent },
+    actions: d.actions,
+  };
   return outcome ? { ...next, outcome } : next;
 }
 
@@ -135,9 +161,24 @@ function send(d: Draft, bar: Bar): 'queued' | 'skipped' {
       return 'skipped';
     }
     d.lastT = t;
+    d.recent = remember(d.recent, t);
   }
   d.actions.push({ type: 'publish', bar, msgId: barMsgId(bar.symbol, bar.t, bar.revision) });
   return 'queued';
+}
+
+/** `recent` with `t` in its place, the oldest dropped past `RECENT_SENT`; a new one goes at the end. */
+function remember(recent: readonly number[], t: number): number[] {
+  const next = [...recent];
+  let at = next.length;
+  while (at > 0 && next[at - 1]! > t) at -= 1;
+  next.splice(at, 0, t);
+  return next.length > RECENT_SENT ? next.slice(-RECENT_SENT) : next;
+}
+
+/** `t` is at or before the mark, and within the remembered minutes, yet none of them: no bar of it went out. */
+function neverSent(d: Draft, t: number): boolean {
+  return d.recent.length > 0 && t >= d.recent[0]! && !d.recent.includes(t);
 }
 
 function correct(d: Draft, bar: Bar, full: boolean): Outcome {
@@ -152,6 +193,16 @@ function correct(d: Draft, bar: Bar, full: boolean): Outcome {
       return 'held';
     }
     return offer(d, bar, full);
+  }
+  if (neverSent(d, t)) {
+    // Out of time order, as any correction is, but under the minute's own id: the stream has no bar of it.
+    if (full) {
+      d.actions.push({ type: 'refuse', bar });
+      return 'overflow';
+    }
+    d.recent = remember(d.recent, t);
+    d.actions.push({ type: 'publish', bar, msgId: barMsgId(bar.symbol, bar.t, 0) });
+    return 'queued';
   }
   const revision = (d.revisions.get(t) ?? 0) + 1;
   d.revisions = new Map(d.revisions).set(t, revision);

@@ -172,6 +172,23 @@ describe('BarPublisher against a real JetStream', () => {
     ]);
   });
 
+  it('stores a correction of a minute never out as its first bar, and one the audit stored as a revision', async () => {
+    const p = publisher();
+    for (const hhmm of ['15:31', '15:33', '15:35']) p.offer(bar('ILLQ', hhmm));
+    p.offerCorrection(bar('ILLQ', '15:32', 'live', 101));
+    expect(await p.offerRepair(bar('ILLQ', '15:34', 'audit'))).toBe(true);
+    p.offerCorrection(bar('ILLQ', '15:34', 'live', 102));
+    await p.idle();
+    expect((await stored()).map((r) => `${r.msgId} @${r.bar.close}`)).toEqual([
+      'ILLQ:2026-11-27T15:31:00.000Z @100',
+      'ILLQ:2026-11-27T15:33:00.000Z @100',
+      'ILLQ:2026-11-27T15:35:00.000Z @100',
+      'ILLQ:2026-11-27T15:32:00.000Z @101',
+      'ILLQ:2026-11-27T15:34:00.000Z @100',
+      'ILLQ:2026-11-27T15:34:00.000Z:r1 @102',
+    ]);
+  });
+
   it('loses nothing while NATS is down: bars wait and go out once it is back', async () => {
     const p = publisher();
     p.offer(bar('SPY', '15:31'));

@@ -222,6 +222,9 @@ export class BarPublisher {
    * acked, to whether it was missing. It waits in the queue like any bar while NATS refuses it.
    */
   offerRepair(bar: Bar): Promise<boolean> {
+    // A correction of this minute coming later must be numbered after this bar, not sent as its first.
+    if (bar.revision === 0)
+      this.perform(bar.symbol, decide(this.orderOf(bar.symbol), { type: 'repaired', t: Date.parse(bar.t) }));
     return new Promise((settle) => {
       this.queue.push({ bar, msgId: barMsgId(bar.symbol, bar.t, bar.revision), at: this.now(), settle });
       this.pump();
