@@ -61,7 +61,7 @@ const PAGE = `<!doctype html>
   <section id="positions"><h2>Held positions (broker)</h2><table><thead><tr><th>symbol</th><th>qty</th><th>market value</th><th>unrealised P&amp;L today</th><th>unrealised P&amp;L since opened</th><th>waiting for a decision</th></tr></thead><tbody id="held"></tbody></table><p id="book" class="muted"></p><p id="pl" class="muted"></p><p id="unmanaged" class="muted"></p></section>
   <section id="orders"><h2>Open orders (broker)</h2><table><thead><tr><th>submitted</th><th>symbol</th><th>side</th><th>qty</th><th>type</th><th>limit</th><th>filled</th><th>status</th></tr></thead><tbody id="open-orders"></tbody></table><p id="orders-state" class="muted"></p></section>
   <section><h2>Bars per minute, last hour</h2><svg id="chart" width="100%" height="140" viewBox="0 0 600 140" preserveAspectRatio="none"></svg></section>
-  <section><h2>Last bar per symbol</h2><table><thead><tr><th>symbol</th><th>age</th></tr></thead><tbody id="symbols"></tbody></table></section>
+  <section><h2>Last bar per symbol, stalest first <span class="muted" id="symbol-count"></span></h2><table><thead><tr><th>symbol</th><th>age</th></tr></thead><tbody id="symbols"></tbody></table></section>
   <section id="timeline"><h2>Alert timeline</h2><ul id="alerts"></ul></section>
 </main>
 <script>
@@ -136,6 +136,7 @@ function render(s) {
     inc.className = 'fresh'; inc.dataset.state = 'fresh'; inc.textContent = 'Data fresh: no open incident';
   }
   chart(s.history);
+  $('symbol-count').textContent = s.symbolCount > s.symbols.length ? '(' + s.symbols.length + ' of ' + s.symbolCount + ')' : '';
   $('symbols').replaceChildren(...s.symbols.map((x) => {
     const tr = document.createElement('tr'); const a = document.createElement('td'); const b = document.createElement('td');
     a.textContent = x.symbol; b.textContent = age(x.lastBarAgeMs); tr.append(a, b); return tr;

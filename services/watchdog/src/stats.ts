@@ -47,10 +47,20 @@ export class Stats {
     });
   }
 
+  /** Every symbol's last bar age, in no particular order. */
   symbols(now: number): { symbol: string; lastBarAgeMs: number }[] {
-    return [...this.lastBar.entries()]
-      .map(([symbol, at]) => ({ symbol, lastBarAgeMs: now - at }))
-      .sort((a, b) => a.symbol.localeCompare(b.symbol));
+    return [...this.lastBar.entries()].map(([symbol, at]) => ({ symbol, lastBarAgeMs: now - at }));
+  }
+
+  /**
+   * The `limit` symbols whose last bar is oldest, stalest first (ties by name), and how many have had one: with
+   * `SYMBOLS=*` there are thousands, and the page needs the few that stopped, not a list it cannot show.
+   */
+  stalest(now: number, limit: number): { count: number; symbols: { symbol: string; lastBarAgeMs: number }[] } {
+    const all = this.symbols(now).sort(
+      (a, b) => b.lastBarAgeMs - a.lastBarAgeMs || (a.symbol < b.symbol ? -1 : a.symbol > b.symbol ? 1 : 0),
+    );
+    return { count: all.length, symbols: all.slice(0, limit) };
   }
 
   /** Age of the newest bar of any symbol, or null before the first. */

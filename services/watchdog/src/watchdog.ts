@@ -67,6 +67,9 @@ export interface WatchdogDeps {
   now?: () => number;
 }
 
+/** How many symbols the status lists: the stalest, so one that stopped shows whatever `SYMBOLS` holds. */
+export const STATUS_SYMBOLS = 25;
+
 /** Everything the status page and `/api/status` show. */
 export interface WatchdogStatus {
   at: string;
@@ -83,7 +86,9 @@ export interface WatchdogStatus {
   };
   barsPerMinute: number;
   history: { minute: string; bars: number }[];
+  /** The `STATUS_SYMBOLS` symbols with the oldest last bar, stalest first, out of `symbolCount` seen. */
   symbols: { symbol: string; lastBarAgeMs: number }[];
+  symbolCount: number;
   lastBarAgeMs: number | null;
   reconnects: number;
   uptimePct: number;
@@ -170,7 +175,11 @@ export async function createWatchdog(deps: WatchdogDeps): Promise<Watchdog> {
     backoffMs: config.COMMAND_BACKOFF_MS,
   });
   const stats = new Stats();
-  const m = watchdogMetrics(metrics, () => status());
+  const m = watchdogMetrics(
+    metrics,
+    () => status(),
+    () => stats.symbols(now()),
+  );
   let stopped = false;
 
   const apply = (event: WatchEvent): void => {
@@ -346,6 +355,7 @@ export async function createWatchdog(deps: WatchdogDeps): Promise<Watchdog> {
     const t = now();
     const inc = state.incident;
     const book = positions.book();
+    const stalest = stats.stalest(t, STATUS_SYMBOLS);
     const s: Omit<WatchdogStatus, 'services' | 'broker'> = {
       at: new Date(t).toISOString(),
       instanceId,
@@ -360,7 +370,8 @@ export async function createWatchdog(deps: WatchdogDeps): Promise<Watchdog> {
       },
       barsPerMinute: stats.barsPerMinute(t),
       history: stats.history(t),
-      symbols: stats.symbols(t),
+      symbols: stalest.symbols,
+      symbolCount: stalest.count,
       lastBarAgeMs: stats.lastBarAgeMs(t),
       reconnects: state.reconnectsTotal,
       uptimePct: stats.uptimePct(),
@@ -448,13 +459,17 @@ export async function createWatchdog(deps: WatchdogDeps): Promise<Watchdog> {
 }
 
 /** The same figures as the page, for Prometheus (read at scrape time). */
-function watchdogMetrics(metrics: Metrics, status: () => WatchdogStatus) {
+function watchdogMetrics(
+  metrics: Metrics,
+  status: () => WatchdogStatus,
+  lastBarAges: () => { symbol: string; lastBarAgeMs: number }[],
+) {
   metrics.gauge('watchdog_bars_per_minute', 'Bars received in the last 60 s', [], function () {
     this.set(status().barsPerMinute);
   });
   metrics.gauge('watchdog_last_bar_age_seconds', 'Seconds since the last bar, per symbol', ['symbol'], function () {
     this.reset();
-    for (const s of status().symbols) this.set({ symbol: s.symbol }, s.lastBarAgeMs / 1000);
+    for (const s of lastBarAges()) this.set({ symbol: s.symbol }, s.lastBarAgeMs / 1000);
   });
   metrics.gauge('watchdog_last_heartbeat_age_seconds', 'Seconds since the last gateway heartbeat', [], function () {
     this.set(status().gateway.lastHeartbeatAgeMs / 1000);
