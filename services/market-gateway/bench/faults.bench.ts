@@ -18,6 +18,8 @@ export interface ConsumerCycle {
   lockedOut: boolean;
   /** SDK only: it had stopped for good, or stopped delivering, and the bench started a new one. */
   replaced: boolean;
+  /** Gateway only: the supervisor's state (not streaming) it spent longest in from the clear to its first live bar. */
+  longestWait?: { state: string; reason: string; ms: number } | null;
 }
 
 export interface CycleResult {
@@ -202,6 +204,7 @@ async function cycle(
       firstBarMs: since(gwFirst, gwClear),
       lockedOut: gwClear !== null && probe.limitedBetween(gwClear, gwFirst ?? end),
       replaced: false,
+      longestWait: gwClear === null ? null : probe.longestWaitBetween(gwClear, gwFirst ?? end),
     },
     sdk: {
       detectedMs: since(sdk.disconnectedBetween(t0, end), t0),

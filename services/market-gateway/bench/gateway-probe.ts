@@ -8,12 +8,21 @@ export interface Transition {
   to: string;
 }
 
+/** The supervisor's state and its reason (what it waits for, and how long), from `at` on. */
+export interface Doing {
+  at: number;
+  state: string;
+  reason: string;
+}
+
 /**
  * Watches the gateway from outside, as a consumer would: its supervisor state (sampled every few ms,
  * the gateway exposes no state event) and every bar it puts on `md.bars.1m.>`, timed on arrival.
  */
 export class GatewayProbe {
   readonly transitions: Transition[] = [];
+  /** Every change of state or of its reason, in order: what the gateway was waiting for at a given moment. */
+  readonly doing: Doing[] = [];
   /** Wall arrival time of each live bar on NATS, in order. */
   readonly liveBarTimes: number[] = [];
   readonly bySource: Record<string, number> = {};
@@ -26,7 +35,9 @@ export class GatewayProbe {
     nc: NatsConnection,
     sampleMs = 2,
   ) {
-    this.last = gateway.supervisor.status().state;
+    const { state, reason } = gateway.supervisor.status();
+    this.last = state;
+    this.doing.push({ at: Date.now(), state, reason });
     this.timer = setInterval(() => this.sample(), sampleMs);
     this.sub = nc.subscribe(subjects.bars1mAll, {
       callback: (err, msg) => {
@@ -59,6 +70,21 @@ export class GatewayProbe {
     return this.transitions.some((t) => t.at >= from && t.at < to && t.to === 'limited');
   }
 
+  /**
+   * What held the gateway up longest in [from, to): the state and reason, and for how long (ms). Streaming is
+   * not a hold-up (it is waiting for the next bar), so it is left out.
+   */
+  longestWaitBetween(from: number, to: number): (Doing & { ms: number }) | null {
+    let longest: (Doing & { ms: number }) | null = null;
+    this.doing.forEach((d, i) => {
+      if (d.state === 'streaming') return;
+      const until = Math.min(to, this.doing[i + 1]?.at ?? to);
+      const ms = until - Math.max(from, d.at);
+      if (ms > 0 && (longest === null || ms > longest.ms)) longest = { ...d, ms };
+    });
+    return longest;
+  }
+
   firstLiveBarAfter(since: number): number | null {
     let found: number | null = null;
     for (let i = this.liveBarTimes.length - 1; i >= 0 && this.liveBarTimes[i]! >= since; i--)
@@ -72,10 +98,13 @@ export class GatewayProbe {
   }
 
   private sample(): void {
-    const now = this.gateway.supervisor.status().state;
-    if (now !== this.last) {
-      this.transitions.push({ at: Date.now(), from: this.last, to: now });
-      this.last = now;
+    const { state, reason } = this.gateway.supervisor.status();
+    const at = Date.now();
+    if (reason !== this.doing[this.doing.length - 1]?.reason || state !== this.last)
+      this.doing.push({ at, state, reason });
+    if (state !== this.last) {
+      this.transitions.push({ at, from: this.last, to: state });
+      this.last = state;
     }
   }
 }

@@ -106,6 +106,23 @@ export function verdicts(run: FaultRun, burst: BurstResult): Verdict[] {
   ];
 }
 
+/**
+ * The longest wait of each of `cycles`, grouped by what it was: `rate_limited "HTTP 429 …; next attempt in N ms"
+ * ×5 (1.00, 1.00, … s)`, the numbers in a reason written N so that waits of one kind group together.
+ */
+export function longestWaits(cycles: readonly CycleResult[]): string {
+  const groups = new Map<string, number[]>();
+  for (const c of cycles) {
+    const w = c.gw.longestWait;
+    const key = w ? `${w.state} "${w.reason.replace(/\d+/g, 'N')}"` : 'not sampled';
+    groups.set(key, [...(groups.get(key) ?? []), w?.ms ?? Number.NaN]);
+  }
+  return [...groups]
+    .sort((a, b) => b[1].length - a[1].length)
+    .map(([what, ms]) => `${what} ×${ms.length} (${ms.map((x) => sec(x)).join(', ')} s)`)
+    .join('; ');
+}
+
 /** How to read the table, and for each missed target the mechanism behind it (stated from the code, not guessed). */
 export function notesFor(run: FaultRun, burst: BurstResult): string[] {
   const notes = [
@@ -124,7 +141,7 @@ export function notesFor(run: FaultRun, burst: BurstResult): string[] {
         `${cls} ${over.filter((c) => c.cls === cls).length} of ${run.cycles.filter((c) => c.cls === cls).length}`,
     );
     notes.push(
-      `First live bar over 1 s (${byClass.join(', ')}): the gateway's first live bar was the second one due after the clear; the first reached the stream by backfill or poll instead (none was lost), a second earlier. Most of this is the bench's fixed phase meeting waits the gateway must keep: a 429 met inside the fault makes it wait the \`Retry-After\` (1 s) it is given; an auth sent inside a silent-auth fault waits \`AUTH_TIMEOUT_MS\` (1 s); a handshake started inside a blackhole waits \`HANDSHAKE_TIMEOUT_MS\` (2 s) or meets the 406 of the session the blackhole left; after a refusal the next try falls anywhere in the jittered backoff, which has grown to \`BACKOFF_MAX_MS\` (1 s) because faults here come faster than \`STABLE_AFTER_MS\` (5 s) and the counter never resets. A streaming connection declared dead (stale, no pong) is replaced at once, whatever the counter (unsubscribe: 5 of 8 over 1 s before that).`,
+      `First live bar over 1 s (${byClass.join(', ')}): the gateway's first live bar was the second one due after the clear; the first reached the stream by backfill or poll instead (none was lost), a second earlier. What held the gateway up longest between the clear and its first live bar, in those cycles (its supervisor's state other than streaming, and its reason, sampled every 2 ms; with how long it lasted): ${longestWaits(over)}. Most of this is the bench's fixed phase meeting waits the gateway must keep: a 429 met inside the fault makes it wait the \`Retry-After\` (1 s) it is given; an auth sent inside a silent-auth fault waits \`AUTH_TIMEOUT_MS\` (1 s); a handshake started inside a blackhole waits \`HANDSHAKE_TIMEOUT_MS\` (2 s) or meets the 406 of the session the blackhole left; after a refusal the next try falls anywhere in the jittered backoff, which has grown to \`BACKOFF_MAX_MS\` (1 s) because faults here come faster than \`STABLE_AFTER_MS\` (5 s) and the counter never resets. A streaming connection declared dead (stale, no pong) is replaced at once, whatever the counter (unsubscribe: 5 of 8 over 1 s before that).`,
     );
   }
   notes.push(
