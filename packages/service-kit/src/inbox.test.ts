@@ -8,7 +8,7 @@ import { addCommandService, commandEndpoint } from './command-service.js';
 import { baseConfig, parseConfig } from './config.js';
 import { NatsConnectError } from './errors.js';
 import { Metrics } from './metrics.js';
-import { connectNats, natsInboxPrefix } from './nats.js';
+import { connectNats, inboxPrefixOf, natsInboxPrefix } from './nats.js';
 import { captureLogger } from './testing/log-capture.js';
 import { startNats, type NatsServerHandle } from './testing/nats-server.js';
 
@@ -65,7 +65,7 @@ describe('inbox prefixes', () => {
       metrics: metrics(),
     });
     closing.push(svc);
-    expect((svc as NatsConnection & { options: { inboxPrefix?: string } }).options.inboxPrefix).toBe('_INBOX.svc-a');
+    expect(inboxPrefixOf(svc)).toBe('_INBOX.svc-a');
     // Its own JetStream request is answered on _INBOX.svc-a.… (with nats.js's _INBOX it would be refused).
     expect(await (await jetstreamManager(svc)).getAccountInfo()).toMatchObject({ streams: expect.any(Number) });
 
@@ -79,6 +79,10 @@ describe('inbox prefixes', () => {
       inboxPrefix: natsInboxPrefix('caller'),
     });
     closing.push(caller);
+    expect(inboxPrefixOf(caller)).toBe('_INBOX.caller');
+    const plain = await connect({ servers: server.url, user: 'caller', pass: 'pc' });
+    closing.push(plain);
+    expect(inboxPrefixOf(plain)).toBeUndefined();
     expect((await caller.request('test.echo', 'hi', { timeout: 2_000 })).string()).toBe('hi');
     expect(lines().filter((l) => /violation/i.test(JSON.stringify(l)))).toEqual([]);
   });

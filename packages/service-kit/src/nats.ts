@@ -52,6 +52,15 @@ export function natsInboxPrefix(user?: string, override?: string): string | unde
 }
 
 /**
+ * The inbox prefix `nc` was connected with, where nats.js takes the replies to its requests; undefined means
+ * nats.js's `_INBOX`. Read from the connection itself, so code taking replies of its own (the gateway's JetStream
+ * acks) subscribes where this connection's user may, whoever connected it.
+ */
+export function inboxPrefixOf(nc: NatsConnection): string | undefined {
+  return (nc as NatsConnection & { options?: { inboxPrefix?: string } }).options?.inboxPrefix;
+}
+
+/**
  * Connect with unlimited reconnects, waiting for a server that is not up yet (and saying why it is not
  * reachable); a problem no retry fixes, such as a server certificate this client does not trust, fails at
  * once with a NatsConnectError saying what to change. Every status event is logged once and counted, and

@@ -155,7 +155,7 @@ export async function runBurst(opts: { bars?: number; perFrame?: number; reps?: 
   const floorNc = await connect({ servers: server.url });
   const floorNoTracesNc = await connect({ servers: server.url, noAsyncTraces: true });
   const ownPathNc = await connect({ servers: server.url, noAsyncTraces: true });
-  const ownPath = new StreamPublisher({ nc: ownPathNc, inboxPrefix: '_INBOX', timeoutMs: 2000 });
+  const ownPath = new StreamPublisher({ nc: ownPathNc, timeoutMs: 2000 });
   const viaNatsJs =
     (nc: NatsConnection): PublishFn =>
     (subject, data, msgID) =>
@@ -165,7 +165,7 @@ export async function runBurst(opts: { bars?: number; perFrame?: number; reps?: 
   const metrics = new Metrics('market-gateway', { defaultMetrics: false });
   const jsm = await jetstreamManager(nc);
   await ensureStreams(jsm, [streams.bars]);
-  const stream = new StreamPublisher({ nc, inboxPrefix: '_INBOX', timeoutMs: 2000 });
+  const stream = new StreamPublisher({ nc, timeoutMs: 2000 });
   const publisher = new BarPublisher({
     stream,
     logger,

@@ -12,7 +12,6 @@ import {
 import {
   createAlpacaRest,
   Heartbeat,
-  natsInboxPrefix,
   startMarketClock,
   type AlpacaRest,
   type MarketClock,
@@ -96,11 +95,7 @@ export async function createGateway(deps: GatewayDeps): Promise<Gateway> {
   // The gap filler needs the publisher and the publisher's overflow recovery needs the gap filler.
   let gapFiller: GapFiller | null = null;
   const stored = new StoredBars();
-  const stream = new StreamPublisher({
-    nc,
-    inboxPrefix: natsInboxPrefix(config.NATS_USER, config.NATS_INBOX_PREFIX) ?? '_INBOX',
-    timeoutMs: config.PUBLISH_TIMEOUT_MS,
-  });
+  const stream = new StreamPublisher({ nc, timeoutMs: config.PUBLISH_TIMEOUT_MS });
   const publisher = new BarPublisher({
     stream,
     logger,

@@ -28,7 +28,7 @@ beforeEach(async () => {
 
 function publisher(opts: { maxBuffered?: number; onOverflowCleared?: () => void; publishTimeoutMs?: number } = {}) {
   return new BarPublisher({
-    stream: new StreamPublisher({ nc, inboxPrefix: '_INBOX', timeoutMs: opts.publishTimeoutMs ?? 2000 }),
+    stream: new StreamPublisher({ nc, timeoutMs: opts.publishTimeoutMs ?? 2000 }),
     logger: captureLogger().logger,
     metrics: new Metrics('gw', { defaultMetrics: false }),
     retry: { initialMs: 50, maxMs: 200 },
@@ -222,7 +222,7 @@ describe('BarPublisher against a real JetStream', () => {
     const log = captureLogger();
     let leader = false;
     const p = new BarPublisher({
-      stream: new StreamPublisher({ nc, inboxPrefix: '_INBOX', timeoutMs: 2000 }),
+      stream: new StreamPublisher({ nc, timeoutMs: 2000 }),
       logger: log.logger,
       metrics: new Metrics('gw', { defaultMetrics: false }),
       retry: { initialMs: 20, maxMs: 50 },

@@ -35,7 +35,7 @@ const failure = (p: Promise<unknown>) =>
 
 describe('StreamPublisher against a real JetStream', () => {
   it('stores a message under its msg id, and acks a second copy as a duplicate', async () => {
-    const sp = new StreamPublisher({ nc, inboxPrefix: '_INBOX', timeoutMs: 2000 });
+    const sp = new StreamPublisher({ nc, timeoutMs: 2000 });
     const first = await sp.publish('t.a', bytes('one'), 'id-1');
     const again = await sp.publish('t.a', bytes('one'), 'id-1');
     expect(first).toEqual({ stream: 'T', seq: 1, duplicate: false });
@@ -48,7 +48,7 @@ describe('StreamPublisher against a real JetStream', () => {
   });
 
   it('matches each ack to its own publish when many are out at once', async () => {
-    const sp = new StreamPublisher({ nc, inboxPrefix: '_INBOX', timeoutMs: 5000 });
+    const sp = new StreamPublisher({ nc, timeoutMs: 5000 });
     const acks = await Promise.all(
       Array.from({ length: 500 }, (_, i) => sp.publish(`t.m${i % 7}`, bytes(String(i)), `m-${i}`)),
     );
@@ -61,7 +61,7 @@ describe('StreamPublisher against a real JetStream', () => {
   });
 
   it('says no stream takes the subject when none does', async () => {
-    const sp = new StreamPublisher({ nc, inboxPrefix: '_INBOX', timeoutMs: 2000 });
+    const sp = new StreamPublisher({ nc, timeoutMs: 2000 });
     const err = await failure(sp.publish('nowhere.a', bytes('x'), 'id-x'));
     expect(err).toBeInstanceOf(StreamPublishError);
     expect(err.kind).toBe('no_stream');
@@ -78,7 +78,7 @@ describe('StreamPublisher against a real JetStream', () => {
       },
     });
     await nc.flush();
-    const sp = new StreamPublisher({ nc, inboxPrefix: '_INBOX', timeoutMs: 150 });
+    const sp = new StreamPublisher({ nc, timeoutMs: 150 });
     const err = await failure(sp.publish('silent.a', bytes('x'), 'id-s'));
     expect(err.kind).toBe('timeout');
     expect(sp.inFlight).toBe(0);
@@ -94,7 +94,7 @@ describe('StreamPublisher against a real JetStream', () => {
   it('fails what is in flight on demand, and everything once closed', async () => {
     const sub = nc.subscribe('silent.b', { callback: () => {} });
     await nc.flush();
-    const sp = new StreamPublisher({ nc, inboxPrefix: '_INBOX', timeoutMs: 60_000 });
+    const sp = new StreamPublisher({ nc, timeoutMs: 60_000 });
     const waiting = failure(sp.publish('silent.b', bytes('x'), 'id-w'));
     expect(sp.inFlight).toBe(1);
     const reason = new Error('connection replaced');
@@ -105,6 +105,49 @@ describe('StreamPublisher against a real JetStream', () => {
     expect((await lastOne).kind).toBe('closed');
     expect((await failure(sp.publish('t.a', bytes('x'), 'id-c'))).kind).toBe('closed');
     sub.unsubscribe();
+  });
+});
+
+describe('StreamPublisher under NATS permissions', () => {
+  // As infra/nats/auth.conf has it: the gateway may subscribe to its own inboxes only.
+  const auth = `
+authorization {
+  users = [
+    { user: "gw", password: "pw", permissions: {
+        publish: { allow: ["t.>", "$JS.API.>"] }
+        subscribe: { allow: ["_INBOX.gw.>"] } } }
+  ]
+}`;
+  let authServer: NatsServerHandle;
+  let gw: NatsConnection;
+  beforeAll(async () => {
+    authServer = await startNats({ own: true, extraConfig: auth });
+    gw = await connect({ servers: authServer.url, user: 'gw', pass: 'pw', inboxPrefix: '_INBOX.gw' });
+    const m = await jetstreamManager(gw);
+    await m.streams.add({ name: 'T', subjects: ['t.>'] });
+  });
+  afterAll(async () => {
+    await gw?.close();
+    await authServer?.cleanup();
+  });
+
+  it("hears its acks under the connection's inbox prefix, which its user may subscribe to", async () => {
+    const sp = new StreamPublisher({ nc: gw, timeoutMs: 2000 });
+    expect((await sp.publish('t.a', bytes('x'), 'p-1')).duplicate).toBe(false);
+    sp.close();
+  });
+
+  it('fails at once, saying why, when its user may not subscribe to where the acks would come', async () => {
+    // Connected without the user's inbox prefix: nats.js's _INBOX, which this user may not subscribe to.
+    const stray = await connect({ servers: authServer.url, user: 'gw', pass: 'pw' });
+    const sp = new StreamPublisher({ nc: stray, timeoutMs: 60_000 });
+    const err = await failure(sp.publish('t.a', bytes('x'), 'p-2'));
+    expect(err.kind).toBe('failed');
+    expect(err.message).toMatch(/_INBOX\..*[Pp]ermission/);
+    const later = await failure(sp.publish('t.a', bytes('x'), 'p-3'));
+    expect(later).toBe(err);
+    sp.close();
+    await stray.close();
   });
 });
 

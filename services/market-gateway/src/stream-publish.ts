@@ -1,4 +1,5 @@
 import { createInbox, headers, type Msg, type NatsConnection, type Subscription } from '@nats-io/transport-node';
+import { inboxPrefixOf } from '@vigil/service-kit';
 
 /** JetStream's answer to a publish: where it stored the message, or that it already had its msg id. */
 export interface PubAck {
@@ -20,9 +21,8 @@ export class StreamPublishError extends Error {
 }
 
 export interface StreamPublishDeps {
+  /** Acks come on an inbox under the connection's own prefix, the one its user may subscribe to. */
   nc: NatsConnection;
-  /** The connection's inbox prefix: its NATS permissions let it subscribe there only. */
-  inboxPrefix: string;
   /** How long to wait for each ack before failing the publish. */
   timeoutMs: number;
   now?: () => number;
@@ -52,13 +52,15 @@ export class StreamPublisher {
 
   constructor(private readonly deps: StreamPublishDeps) {
     this.now = deps.now ?? Date.now;
-    this.replyBase = `${createInbox(deps.inboxPrefix)}.`;
+    this.replyBase = `${createInbox(inboxPrefixOf(deps.nc))}.`;
     this.sub = deps.nc.subscribe(`${this.replyBase}*`, {
       callback: (err, msg) => {
         if (!err) return this.answered(msg);
-        // A denied or closed subscription: no ack would ever come, so say why now instead of timing out.
-        const reason = `JetStream acks cannot arrive at ${this.replyBase}*: ${err.message}`;
-        this.failInFlight(new StreamPublishError(reason, 'failed', { cause: err }));
+        // A denied subscription (nats.js closes it): no ack will ever come, so this and every later publish fail
+        // now, saying why, instead of each timing out.
+        const reason = `JetStream acks cannot arrive at ${this.replyBase}*: ${err.message}; check this user's NATS permissions`;
+        this.closedWith = new StreamPublishError(reason, 'failed', { cause: err });
+        this.failInFlight(this.closedWith);
       },
     });
   }

@@ -46,7 +46,7 @@ async function auditRig(minutes: number) {
     const metrics = new Metrics('market-gateway', { defaultMetrics: false });
     const stored = new StoredBars();
     const publisher = new BarPublisher({
-      stream: new StreamPublisher({ nc: world_.nc, inboxPrefix: '_INBOX', timeoutMs: 2000 }),
+      stream: new StreamPublisher({ nc: world_.nc, timeoutMs: 2000 }),
       logger,
       metrics,
       retry: { initialMs: 50, maxMs: 200 },
