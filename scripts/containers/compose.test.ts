@@ -204,6 +204,7 @@ describe.skipIf(unavailable !== null)(title, () => {
       const leader = bars.cluster?.leader ?? '';
       const victim = ['nats-2', 'nats-3'].includes(leader) ? leader : 'nats-2';
       const restartsBefore = await s.stack.restarts();
+      const holderBefore = await leaseHolder(s);
       const killedAt = Date.now();
       await s.stack.compose(['kill', victim]);
       expect(await s.stack.ps()).toMatch(new RegExp(`^${victim} exited`, 'm'));
@@ -213,10 +214,16 @@ describe.skipIf(unavailable !== null)(title, () => {
       const pastThresholds = Math.ceil(Number(HA_THRESHOLDS.UNMANAGED_ALERT_MS) / s.settings.msPerMinute) + 2;
       await s.barsAdvance(pastThresholds, WAIT.timeoutMs);
       expect(ledgerFaults((await s.settled(WAIT.timeoutMs)).ledger)).toEqual({});
-      const alerts = await alertsSince(s, killedAt);
+      // When the victim also led the lease's KV stream, renewals can fail through the election for longer than the
+      // lease's margin (seen: 14 s of "no responders" in CI): the holder then steps down and the standby streams, as
+      // it must (test 7). That take-over's feed connection is the one alert allowed, as info; no incident opens.
+      const tookOver = (await leaseHolder(s)) !== holderBefore;
+      const alerts = (await alertsSince(s, killedAt)).filter(
+        (a) => !(tookOver && a.kind === 'reconnect' && a.status === 'info'),
+      );
       expect(
         alerts.map((a) => `${a.kind} ${a.status}: ${a.message}`),
-        `after killing ${victim} (leader ${leader})`,
+        `after killing ${victim} (leader ${leader}; the lease ${tookOver ? 'moved' : 'stayed'})`,
       ).toEqual([]);
       // No service crashed and was restarted over it either.
       const restarted = Object.entries(await s.stack.restarts()).filter(
