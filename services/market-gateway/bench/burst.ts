@@ -156,10 +156,10 @@ export async function runBurst(opts: { bars?: number; perFrame?: number; reps?: 
   const floorNoTracesNc = await connect({ servers: server.url, noAsyncTraces: true });
   const ownPathNc = await connect({ servers: server.url, noAsyncTraces: true });
   const ownPath = new StreamPublisher({ nc: ownPathNc, timeoutMs: 2000 });
-  const viaNatsJs =
-    (nc: NatsConnection): PublishFn =>
-    (subject, data, msgID) =>
-      jetstream(nc).publish(subject, data, { msgID });
+  const viaNatsJs = (nc: NatsConnection): PublishFn => {
+    const js = jetstream(nc);
+    return (subject, data, msgID) => js.publish(subject, data, { msgID });
+  };
   const srv = await burstServer();
   const { logger } = captureLogger({ level: 'warn' });
   const metrics = new Metrics('market-gateway', { defaultMetrics: false });
