@@ -26,7 +26,6 @@ export class GatewayProbe {
   /** Wall arrival time of each live bar on NATS, in order. */
   readonly liveBarTimes: number[] = [];
   readonly bySource: Record<string, number> = {};
-  private last: string;
   private readonly timer: NodeJS.Timeout;
   private readonly sub: Subscription;
 
@@ -36,7 +35,6 @@ export class GatewayProbe {
     sampleMs = 2,
   ) {
     const { state, reason } = gateway.supervisor.status();
-    this.last = state;
     this.doing.push({ at: Date.now(), state, reason });
     this.timer = setInterval(() => this.sample(), sampleMs);
     this.sub = nc.subscribe(subjects.bars1mAll, {
@@ -99,12 +97,10 @@ export class GatewayProbe {
 
   private sample(): void {
     const { state, reason } = this.gateway.supervisor.status();
+    const last = this.doing[this.doing.length - 1]!;
+    if (state === last.state && reason === last.reason) return;
     const at = Date.now();
-    if (reason !== this.doing[this.doing.length - 1]?.reason || state !== this.last)
-      this.doing.push({ at, state, reason });
-    if (state !== this.last) {
-      this.transitions.push({ at, from: this.last, to: state });
-      this.last = state;
-    }
+    this.doing.push({ at, state, reason });
+    if (state !== last.state) this.transitions.push({ at, from: last.state, to: state });
   }
 }
