@@ -35,6 +35,22 @@ describe('decideReconnect', () => {
     ).toBe(15_000);
   });
 
+  it('counts the time a failed attempt spent waiting toward its backoff', () => {
+    const authTimeout = { kind: 'auth_timeout' as const };
+    // Attempt 3: 4000 ms at the jitter's midpoint.
+    expect(decideReconnect(authTimeout, 3, policy, mid, { wasStreaming: false, waitedMs: 1500 })).toMatchObject({
+      delayMs: 2500,
+      reason: 'no reply to auth in time after 1500 ms',
+    });
+    expect(decideReconnect(authTimeout, 3, policy, mid, { wasStreaming: false, waitedMs: 5000 }).delayMs).toBe(0);
+    // A lost stream's age is not a wait: a close after an hour of streaming backs off in full.
+    const closed = { kind: 'closed' as const, code: 1012, reason: '' };
+    expect(decideReconnect(closed, 3, policy, mid, { wasStreaming: true, waitedMs: 3_600_000 }).delayMs).toBe(4000);
+    // A 429's Retry-After is the server's word, never shortened.
+    const limited = { kind: 'upgrade_rejected' as const, status: 429, retryAfterMs: 3000 };
+    expect(decideReconnect(limited, 3, policy, mid, { wasStreaming: false, waitedMs: 2000 }).delayMs).toBe(3000);
+  });
+
   it('retries a 406 at a steady pace and reports the lock-out', () => {
     for (const attempt of [0, 5, 50]) {
       const d = decideReconnect(

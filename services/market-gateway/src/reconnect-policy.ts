@@ -23,6 +23,13 @@ export interface ReconnectPolicy extends BackoffPolicy {
   configRetryMs: number;
 }
 
+export interface ReconnectContext {
+  /** The connection had reached streaming (a live feed was lost, not an attempt that failed). */
+  wasStreaming: boolean;
+  /** How long the failed attempt took, from its start to its failure; ignored for a streaming connection. */
+  waitedMs?: number;
+}
+
 export interface ReconnectDecision {
   state: GatewayState;
   delayMs: number;
@@ -38,19 +45,23 @@ export interface ReconnectDecision {
  * whatever the attempt count: nothing refused us, and a backoff grown by earlier outages (the counter resets only
  * after a stable connection) would only lengthen the gap, by up to `maxMs`. Once per outage: if the new
  * connection fails, the backoff applies as usual. A close, a refusal or a 429 never qualifies.
+ *
+ * The backoff spaces the starts of attempts: time an attempt already spent waiting (a handshake, an auth or a
+ * subscription that timed out) counts toward it. The pace of attempts against a server that keeps failing
+ * is the same; only the dead time after a long wait goes.
  */
 export function decideReconnect(
   failure: Failure,
   attempt: number,
   policy: ReconnectPolicy,
   random: () => number = Math.random,
-  context: { wasStreaming: boolean } = { wasStreaming: false },
+  context: ReconnectContext = { wasStreaming: false },
 ): ReconnectDecision {
-  const backoff = (reason: string): ReconnectDecision => ({
-    state: 'backoff',
-    delayMs: backoffDelay(policy, attempt, random),
-    reason,
-  });
+  const waitedMs = context.wasStreaming ? 0 : (context.waitedMs ?? 0);
+  const backoff = (reason: string): ReconnectDecision => {
+    const delayMs = Math.max(0, backoffDelay(policy, attempt, random) - waitedMs);
+    return { state: 'backoff', delayMs, reason: waitedMs > 0 ? `${reason} after ${waitedMs} ms` : reason };
+  };
   const declaredDead = (reason: string): ReconnectDecision =>
     context.wasStreaming
       ? { state: 'backoff', delayMs: 0, reason: `${reason}; replacing it at once` }
@@ -60,7 +71,7 @@ export function decideReconnect(
       return decideAlpacaError(failure.code, failure.msg, policy, backoff);
     case 'upgrade_rejected':
       if (failure.status === 429) {
-        const delayMs = Math.max(failure.retryAfterMs ?? 0, backoffDelay(policy, attempt, random));
+        const delayMs = Math.max(failure.retryAfterMs ?? 0, backoffDelay(policy, attempt, random) - waitedMs);
         return {
           state: 'rate_limited',
           delayMs,

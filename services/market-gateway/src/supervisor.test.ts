@@ -4,7 +4,7 @@ import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import type { StreamMessage } from './alpaca-messages.js';
 import type { FeedHandlers } from './feed-connection.js';
 import type { Failure } from './reconnect-policy.js';
-import { FeedSupervisor, type SupervisorSettings } from './supervisor.js';
+import { AUTH_SENDS, FeedSupervisor, type SupervisorSettings } from './supervisor.js';
 
 /** A stand-in for the WebSocket only: the supervisor's session and data logic is what runs for real. */
 class FakeConnection {
@@ -112,11 +112,46 @@ describe('FeedSupervisor', () => {
     t.sup.start();
     t.last().handlers.onOpen();
     t.last().push({ T: 'success', msg: 'connected' });
-    await vi.advanceTimersByTimeAsync(2001);
+    await vi.advanceTimersByTimeAsync(1999);
+    expect(t.conns[0]!.ended).toBeNull();
+    await vi.advanceTimersByTimeAsync(2);
     expect(t.conns[0]!.ended).toEqual({ kind: 'auth_timeout' });
-    expect(t.sup.status().state).toBe('backoff');
-    await vi.advanceTimersByTimeAsync(1000);
+    // The 2 s spent waiting already covers the 500 ms backoff: the next attempt starts at once.
+    const backoff = t.lines().find((l) => l.msg === 'feed backoff');
+    expect(backoff?.reason).toMatch(/^no reply to auth in time after 200\d ms; next attempt in 0 ms$/);
     expect(t.conns).toHaveLength(2);
+    t.sup.stop();
+  });
+
+  it('sends an unanswered auth again within the auth timeout, and streams once a copy is answered', async () => {
+    const t = setup();
+    t.sup.start();
+    t.last().handlers.onOpen();
+    t.last().push({ T: 'success', msg: 'connected' });
+    const auths = () => t.last().sent.filter((m) => m.action === 'auth').length;
+    expect(auths()).toBe(1);
+    await vi.advanceTimersByTimeAsync(500);
+    expect(auths()).toBe(2);
+    await vi.advanceTimersByTimeAsync(1000);
+    expect(auths()).toBe(AUTH_SENDS);
+    t.last().push({ T: 'success', msg: 'authenticated' });
+    t.ack();
+    expect(t.sup.status().state).toBe('streaming');
+    await vi.advanceTimersByTimeAsync(5000);
+    expect(auths()).toBe(AUTH_SENDS);
+    expect(t.conns).toHaveLength(1);
+    expect(t.lines().filter((l) => l.msg === 'no reply to auth yet; sending it again')).toHaveLength(AUTH_SENDS - 1);
+    t.sup.stop();
+  });
+
+  it('stops sending auth once the connection ends', async () => {
+    const t = setup();
+    t.sup.start();
+    t.last().handlers.onOpen();
+    t.last().push({ T: 'success', msg: 'connected' });
+    t.last().terminate({ kind: 'closed', code: 1006, reason: '' });
+    await vi.advanceTimersByTimeAsync(400);
+    expect(t.conns[0]!.sent.filter((m) => m.action === 'auth')).toHaveLength(1);
     t.sup.stop();
   });
 

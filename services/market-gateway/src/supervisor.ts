@@ -7,6 +7,9 @@ import { decideReconnect, type Failure, type ReconnectPolicy } from './reconnect
 
 export type StreamBar = Extract<StreamMessage, { T: 'b' | 'u' }>;
 
+/** How many times an unanswered auth is sent on one connection, spread over its auth timeout. */
+export const AUTH_SENDS = 4;
+
 export interface SupervisorSettings extends Omit<FeedConnectionOptions, 'url'> {
   streamUrl: string;
   keyId: string;
@@ -48,6 +51,8 @@ export class FeedSupervisor {
   private attempt = 0;
   private conn: Pick<FeedConnection, 'send' | 'terminate'> | null = null;
   private sessionTimer: NodeJS.Timeout | null = null;
+  private authResendTimer: NodeJS.Timeout | null = null;
+  private attemptStartedAt = 0;
   private reconnectTimer: NodeJS.Timeout | null = null;
   private livenessTimer: NodeJS.Timeout | null = null;
   private resubscribed = false;
@@ -70,6 +75,7 @@ export class FeedSupervisor {
       ]),
       messages: mt.counter('gateway_stream_messages_total', 'Stream messages by type', ['type']),
       invalid: mt.counter('gateway_invalid_stream_messages_total', 'Stream messages that failed validation'),
+      authResends: mt.counter('gateway_auth_resends_total', 'Auth messages sent again after no reply'),
       resubscribes: mt.counter(
         'gateway_resubscribes_total',
         'Resubscriptions after an incomplete or missing subscription ack',
@@ -97,6 +103,7 @@ export class FeedSupervisor {
 
   stop(): void {
     for (const t of [this.sessionTimer, this.reconnectTimer]) if (t) clearTimeout(t);
+    this.stopAuthResends();
     if (this.livenessTimer) clearInterval(this.livenessTimer);
     const conn = this.conn;
     this.conn = null;
@@ -130,6 +137,7 @@ export class FeedSupervisor {
   private connectNow(): void {
     this.reconnectTimer = null;
     this.resubscribed = false;
+    this.attemptStartedAt = this.now();
     this.setState('connecting', `connecting to ${this.deps.settings.streamUrl}`);
     const { streamUrl, handshakeTimeoutMs, pingIntervalMs, pongTimeoutMs, maxFrameBytes } = this.deps.settings;
     const connect = this.deps.connect ?? ((o, h) => new FeedConnection(o, h));
@@ -164,9 +172,11 @@ export class FeedSupervisor {
     this.m.messages.inc({ type: m.T });
     switch (m.T) {
       case 'success':
-        if (m.msg === 'connected')
-          this.conn?.send({ action: 'auth', key: this.deps.settings.keyId, secret: this.deps.settings.secret });
-        else if (m.msg === 'authenticated') this.subscribe('authenticated');
+        if (m.msg === 'connected') this.authenticate();
+        else if (m.msg === 'authenticated') {
+          this.stopAuthResends();
+          this.subscribe('authenticated');
+        }
         return;
       case 'subscription':
         return this.onSubscription(m);
@@ -180,6 +190,34 @@ export class FeedSupervisor {
       default:
         this.lastDataAt = this.now();
     }
+  }
+
+  /**
+   * Session layer: an auth left unanswered is sent again, `AUTH_SENDS` times in all within the auth timeout,
+   * before the connection is given up. A server that recovers answers on this connection, several round trips
+   * sooner than a new one would; an answer to an earlier copy makes a later one a harmless 403.
+   */
+  private authenticate(): void {
+    const { keyId, secret, authTimeoutMs } = this.deps.settings;
+    const send = () => this.conn?.send({ action: 'auth', key: keyId, secret });
+    send();
+    let sends = 1;
+    this.stopAuthResends();
+    this.authResendTimer = setInterval(
+      () => {
+        if (sends >= AUTH_SENDS) return this.stopAuthResends();
+        sends += 1;
+        this.m.authResends.inc();
+        this.log.warn({ sends }, 'no reply to auth yet; sending it again');
+        send();
+      },
+      Math.floor(authTimeoutMs / AUTH_SENDS),
+    );
+  }
+
+  private stopAuthResends(): void {
+    if (this.authResendTimer) clearInterval(this.authResendTimer);
+    this.authResendTimer = null;
   }
 
   private subscribe(why: string): void {
@@ -281,9 +319,11 @@ export class FeedSupervisor {
     }
     this.conn = null;
     this.clearSessionTimer();
+    this.stopAuthResends();
     this.streamingSince = null;
     const decision = decideReconnect(failure, this.attempt, this.deps.settings.policy, this.deps.random, {
       wasStreaming,
+      waitedMs: this.now() - this.attemptStartedAt,
     });
     if (failure.kind !== 'commanded') this.attempt += 1;
     this.m.reconnects.inc({ cause: failure.kind === 'alpaca_error' ? `alpaca_${failure.code}` : failure.kind });
