@@ -6,6 +6,8 @@ import { SIM } from './settings.js';
  * measured from:
  * - `instant`: at injection (a close, one garbage frame);
  * - `after`: when the sim lets the lasting fault expire;
+ * - `retry-after`: as `after`, or later if the last 429 that consumer met told it to stay away longer
+ *   (`Retry-After`, which issue 4 says to honour: no consumer that honours it can be back sooner);
  * - `lockout`: when the key's zombie session is released (drop: 406 until then);
  * - `used-up`: when the sim has served that key its last refusal (conn-limit);
  * - `replaced`: the fault lives with the connection (unsubscribe), so it clears when the consumer
@@ -14,6 +16,7 @@ import { SIM } from './settings.js';
 export type ClearRule =
   | { kind: 'instant' }
   | { kind: 'after'; ms: number }
+  | { kind: 'retry-after'; ms: number; retryAfterMs: number }
   | { kind: 'lockout'; ms: number }
   | { kind: 'used-up' }
   | { kind: 'replaced' };
@@ -61,7 +64,7 @@ export const FAULT_CLASSES: FaultClass[] = [
     name: 'handshake-429',
     spec: { kind: 'reject_upgrade', status: 429, retryAfterSec: 1, durationMs: 1500 },
     thenClose: true,
-    clear: { kind: 'after', ms: 1500 },
+    clear: { kind: 'retry-after', ms: 1500, retryAfterMs: 1000 },
     disconnects: true,
   },
   {

@@ -153,13 +153,26 @@ async function cycle(
       case 'after':
       case 'lockout':
         return t0 + rule.ms;
+      case 'retry-after': {
+        const upTo = Date.now() + 1;
+        const met =
+          key === GATEWAY_KEY ? probe.lastEnteredBetween('rate_limited', t0, upTo) : sdk.rateLimitedBetween(t0, upTo);
+        return Math.max(t0 + rule.ms, met === null ? 0 : met + rule.retryAfterMs);
+      }
       case 'used-up':
         return expired.get(ids[key]!) ?? null;
       case 'replaced':
         return detected();
     }
   };
-  const spanMs = rule.kind === 'after' || rule.kind === 'lockout' ? rule.ms : rule.kind === 'instant' ? 0 : 2600;
+  const spanMs =
+    rule.kind === 'after' || rule.kind === 'lockout'
+      ? rule.ms
+      : rule.kind === 'retry-after'
+        ? rule.ms + rule.retryAfterMs
+        : rule.kind === 'instant'
+          ? 0
+          : 2600;
   const deadline = t0 + spanMs + CYCLE.recoverCapMs;
   const sdkGaveUp = () => sdk.state() === 'disconnected' && Date.now() - (sdk.events.at(-1)?.at ?? 0) > 500;
   const done = () => {

@@ -63,6 +63,11 @@ export class GatewayProbe {
     return this.transitions.filter((t) => t.at >= from && t.at < to && t.from === 'streaming').length;
   }
 
+  /** The last time the gateway entered `state` in [from, to). */
+  lastEnteredBetween(state: string, from: number, to: number): number | null {
+    return this.transitions.findLast((t) => t.at >= from && t.at < to && t.to === state)?.at ?? null;
+  }
+
   /** A 406 lock-out (state `limited`) met in [from, to). */
   limitedBetween(from: number, to: number): boolean {
     return this.transitions.some((t) => t.at >= from && t.at < to && t.to === 'limited');

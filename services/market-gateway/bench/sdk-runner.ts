@@ -22,6 +22,8 @@ export class SdkRunner {
   readonly events: SdkEvent[] = [];
   /** Wall times of 406 (connection limit) errors reported by the SDK. */
   readonly limited: number[] = [];
+  /** Wall times of 429s on the upgrade, reported by the SDK as socket errors. */
+  readonly rateLimited: number[] = [];
   /** Per symbol, bars whose `t` was not after the previous one. */
   outOfOrder = 0;
   replaced = 0;
@@ -51,7 +53,9 @@ export class SdkRunner {
     });
     // The SDK only reports errors (406, undecodable frames); it acts on none but 401/402/404.
     stream.onError((msg) => {
-      if (this.stream === stream && /connection limit/i.test(msg)) this.limited.push(Date.now());
+      if (this.stream !== stream) return;
+      if (/connection limit/i.test(msg)) this.limited.push(Date.now());
+      if (/server response: 429/.test(msg)) this.rateLimited.push(Date.now());
     });
     stream.subscribeForBars(this.opts.symbols);
     this.stream = stream;
@@ -77,6 +81,11 @@ export class SdkRunner {
   /** First time the SDK reported losing its connection in [from, to). */
   disconnectedBetween(from: number, to: number): number | null {
     return this.events.find((e) => e.at >= from && e.at < to && e.state === 'disconnected')?.at ?? null;
+  }
+
+  /** The last 429 the SDK met in [from, to). */
+  rateLimitedBetween(from: number, to: number): number | null {
+    return this.rateLimited.findLast((at) => at >= from && at < to) ?? null;
   }
 
   /** Replace the stream with a fresh one (clean close first, so the sim holds no zombie for the key). */
