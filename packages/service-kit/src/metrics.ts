@@ -1,6 +1,6 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 
-export type { Registry };
+export type { Counter, Histogram, Registry };
 
 /**
  * One registry per service instance (not prom-client's global), so tests can run several services in one

@@ -2,6 +2,7 @@ import type { GatewayState } from '@vigil/contracts';
 import type { Logger, MarketPhase, Metrics } from '@vigil/service-kit';
 import type { StreamMessage, StreamSubscription } from './alpaca-messages.js';
 import { FeedConnection, type FeedConnectionOptions, type FeedHandlers } from './feed-connection.js';
+import { type FeedMetrics, feedMetrics } from './feed-metrics.js';
 import { isDataStale, isStable, missingFromSubscription } from './liveness.js';
 import { decideReconnect, type Failure, type ReconnectPolicy } from './reconnect-policy.js';
 
@@ -62,37 +63,12 @@ export class FeedSupervisor {
   private reconnectCount = 0;
   private readonly now: () => number;
   private readonly log: Logger;
-  private readonly m;
+  private readonly m: FeedMetrics;
 
   constructor(private readonly deps: SupervisorDeps) {
     this.now = deps.now ?? Date.now;
     this.log = deps.logger.child({ component: 'feed' });
-    const mt = deps.metrics;
-    this.m = {
-      transitions: mt.counter('gateway_state_changes_total', 'Feed state changes by new state', ['state']),
-      reconnects: mt.counter('gateway_reconnects_total', 'Connections ended (each followed by a reconnect), by cause', [
-        'cause',
-      ]),
-      messages: mt.counter('gateway_stream_messages_total', 'Stream messages by type', ['type']),
-      invalid: mt.counter('gateway_invalid_stream_messages_total', 'Stream messages that failed validation'),
-      authResends: mt.counter('gateway_auth_resends_total', 'Auth messages sent again after no reply'),
-      resubscribes: mt.counter(
-        'gateway_resubscribes_total',
-        'Resubscriptions after an incomplete or missing subscription ack',
-      ),
-      alpacaErrors: mt.counter('gateway_alpaca_errors_total', 'Error messages from Alpaca by code', ['code']),
-      detection: mt.histogram(
-        'gateway_detection_seconds',
-        'Silence before a dead transport or a stale stream was detected, by cause',
-        [0.5, 1, 2, 3, 5, 10, 20, 30, 60, 120],
-        ['cause'],
-      ),
-    };
-    const self = this;
-    mt.gauge('gateway_state', '1 for the current feed state', ['state'], function () {
-      this.reset();
-      this.set({ state: self.state }, 1);
-    });
+    this.m = feedMetrics(deps.metrics, () => this.state);
   }
 
   start(): void {
