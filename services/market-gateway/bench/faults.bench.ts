@@ -156,7 +156,7 @@ async function cycle(
       case 'retry-after': {
         const upTo = Date.now() + 1;
         const met =
-          key === GATEWAY_KEY ? probe.lastEnteredBetween('rate_limited', t0, upTo) : sdk.rateLimitedBetween(t0, upTo);
+          key === GATEWAY_KEY ? probe.lastFailureBetween('rate_limited', t0, upTo) : sdk.rateLimitedBetween(t0, upTo);
         return Math.max(t0 + rule.ms, met === null ? 0 : met + rule.retryAfterMs);
       }
       case 'used-up':

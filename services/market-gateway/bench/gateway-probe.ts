@@ -23,6 +23,13 @@ export class GatewayProbe {
   readonly transitions: Transition[] = [];
   /** Every change of state or of its reason, in order: what the gateway was waiting for at a given moment. */
   readonly doing: Doing[] = [];
+  /**
+   * Each failed attempt (the supervisor's attempt counter moved on) and the state it led to. Two failures
+   * in a row can leave state and reason unchanged between samples (a 429 answers within a millisecond on
+   * loopback), so these are not read off the transitions.
+   */
+  readonly failures: { at: number; state: string }[] = [];
+  private lastAttempt: number;
   /** Wall arrival time of each live bar on NATS, in order. */
   readonly liveBarTimes: number[] = [];
   readonly bySource: Record<string, number> = {};
@@ -34,8 +41,9 @@ export class GatewayProbe {
     nc: NatsConnection,
     sampleMs = 2,
   ) {
-    const { state, reason } = gateway.supervisor.status();
+    const { state, reason, attempt } = gateway.supervisor.status();
     this.doing.push({ at: Date.now(), state, reason });
+    this.lastAttempt = attempt;
     this.timer = setInterval(() => this.sample(), sampleMs);
     this.sub = nc.subscribe(subjects.bars1mAll, {
       callback: (err, msg) => {
@@ -63,9 +71,9 @@ export class GatewayProbe {
     return this.transitions.filter((t) => t.at >= from && t.at < to && t.from === 'streaming').length;
   }
 
-  /** The last time the gateway entered `state` in [from, to). */
-  lastEnteredBetween(state: string, from: number, to: number): number | null {
-    return this.transitions.findLast((t) => t.at >= from && t.at < to && t.to === state)?.at ?? null;
+  /** The last failed attempt in [from, to) that led to `state`. */
+  lastFailureBetween(state: string, from: number, to: number): number | null {
+    return this.failures.findLast((f) => f.at >= from && f.at < to && f.state === state)?.at ?? null;
   }
 
   /** A 406 lock-out (state `limited`) met in [from, to). */
@@ -101,10 +109,12 @@ export class GatewayProbe {
   }
 
   private sample(): void {
-    const { state, reason } = this.gateway.supervisor.status();
+    const { state, reason, attempt } = this.gateway.supervisor.status();
+    const at = Date.now();
+    if (attempt > this.lastAttempt) this.failures.push({ at, state });
+    this.lastAttempt = attempt;
     const last = this.doing[this.doing.length - 1]!;
     if (state === last.state && reason === last.reason) return;
-    const at = Date.now();
     this.doing.push({ at, state, reason });
     if (state !== last.state) this.transitions.push({ at, from: last.state, to: state });
   }

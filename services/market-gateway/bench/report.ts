@@ -150,6 +150,9 @@ export function notesFor(run: FaultRun, burst: BurstResult): string[] {
   const v = verdicts(run, burst);
   notes.push(retryAfterNote(run));
   notes.push(
+    `\`BACKOFF_MAX_MS\` is ${GATEWAY_ENV.BACKOFF_MAX_MS} ms here: half a bar, as the 30 s default is of a real minute. Until 2026-12-03 the bench ran 1000 ms (a whole bar); with that and this code, refuse missed the next bar after its clear in 2 and 3 of 8 cycles in two runs (94 and 92 of 96 within 1 s overall), because after a refusal the next try falls anywhere up to the cap (full jitter).`,
+  );
+  notes.push(
     'Each fault is injected about 0.1 s after a bar (a cycle ends on a live bar, then a 0.1 s gap), so first-live-bar figures fall on the 1 s bar grid: a consumer either catches the first bar after the clear or, a second later, the one after it. Randomising the phase would cost about 50 s more than the 390-minute session holds at this clock.',
   );
   if (!v[2]!.met) {
@@ -159,7 +162,7 @@ export function notesFor(run: FaultRun, burst: BurstResult): string[] {
         `${cls} ${over.filter((c) => c.cls === cls).length} of ${run.cycles.filter((c) => c.cls === cls).length}`,
     );
     notes.push(
-      `First live bar over 1 s (${byClass.join(', ')}): the gateway's first live bar was the second one due after the clear; the first reached the stream by backfill or poll instead (none was lost), a second earlier. What held the gateway up longest between the clear and its first live bar, in those cycles (its supervisor's state other than streaming, and its reason, sampled every 2 ms; with how long it lasted): ${longestWaits(over)}. Most of this is the bench's fixed phase meeting waits the gateway must keep: a handshake started inside a blackhole waits \`HANDSHAKE_TIMEOUT_MS\` (2 s) or meets the 406 of the session the blackhole left; after a refusal the next try falls anywhere in the jittered backoff, which has grown to \`BACKOFF_MAX_MS\` (1 s) because faults here come faster than \`STABLE_AFTER_MS\` (5 s) and the counter never resets. A streaming connection declared dead (stale, no pong) is replaced at once, whatever the counter (unsubscribe: 5 of 8 over 1 s before that).`,
+      `First live bar over 1 s (${byClass.join(', ')}): the gateway's first live bar was the second one due after the clear; the first reached the stream by backfill or poll instead (none was lost), a second earlier. What held the gateway up longest between the clear and its first live bar, in those cycles (its supervisor's state other than streaming, and its reason, sampled every 2 ms; with how long it lasted): ${longestWaits(over)}. Most of this is the bench's fixed phase meeting waits the gateway must keep: a handshake started inside a blackhole waits \`HANDSHAKE_TIMEOUT_MS\` (2 s) or meets the 406 of the session the blackhole left; after a refusal the next try falls anywhere in the jittered backoff, which has grown to \`BACKOFF_MAX_MS\` (${sec(Number(GATEWAY_ENV.BACKOFF_MAX_MS))} s) because faults here come faster than \`STABLE_AFTER_MS\` (${sec(Number(GATEWAY_ENV.STABLE_AFTER_MS))} s) and the counter never resets. A streaming connection declared dead (stale, no pong) is replaced at once, whatever the counter (unsubscribe: 5 of 8 over 1 s before that).`,
     );
   }
   notes.push(
