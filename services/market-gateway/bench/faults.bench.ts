@@ -2,7 +2,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { Fault } from '@vigil/alpaca-sim';
 import { waitFor } from '@vigil/service-kit/testing';
 import { settle, SYMBOLS, world, type World } from '../test/harness.js';
-import { closeForNextConnection, schedule, type FaultClass } from './fault-plan.js';
+import { type ClearRule, closeForNextConnection, schedule, type FaultClass } from './fault-plan.js';
 import { GatewayProbe } from './gateway-probe.js';
 import { SdkRunner } from './sdk-runner.js';
 import { CYCLE, GATEWAY_ENV, GATEWAY_KEY, MS_PER_MINUTE, ROUNDS, SDK_KEY, SIM } from './settings.js';
@@ -113,6 +113,22 @@ export async function runFaults(rounds = ROUNDS, log: (line: string) => void = (
   }
 }
 
+/** How long after injection a fault can still hold a consumer back, at most. */
+function faultSpanMs(rule: ClearRule): number {
+  switch (rule.kind) {
+    case 'instant':
+      return 0;
+    case 'after':
+    case 'lockout':
+      return rule.ms;
+    case 'retry-after':
+      return rule.ms + rule.retryAfterMs;
+    case 'used-up':
+    case 'replaced':
+      return 2600;
+  }
+}
+
 /** Both consumers connected (and the SDK replaced if it has given up) before the next fault. */
 async function ready(probe: GatewayProbe, sdk: SdkRunner): Promise<void> {
   await waitFor('the gateway to stream', () => probe.state() === 'streaming', { timeoutMs: 30_000 });
@@ -165,14 +181,7 @@ async function cycle(
         return detected();
     }
   };
-  const spanMs =
-    rule.kind === 'after' || rule.kind === 'lockout'
-      ? rule.ms
-      : rule.kind === 'retry-after'
-        ? rule.ms + rule.retryAfterMs
-        : rule.kind === 'instant'
-          ? 0
-          : 2600;
+  const spanMs = faultSpanMs(rule);
   const deadline = t0 + spanMs + CYCLE.recoverCapMs;
   const sdkGaveUp = () => sdk.state() === 'disconnected' && Date.now() - (sdk.events.at(-1)?.at ?? 0) > 500;
   const done = () => {

@@ -127,17 +127,20 @@ export function longestWaits(cycles: readonly CycleResult[]): string {
  * The 429 class clears when its Retry-After lets each consumer back, not when the sim stops answering 429:
  * issue 4 says to honour it, so no consumer that does can be back sooner. The note gives both counts.
  */
-function retryAfterNote(run: FaultRun): string {
-  const rule = FAULT_CLASSES.find((c) => c.clear.kind === 'retry-after')?.clear;
-  if (rule?.kind !== 'retry-after') return '';
-  const cycles = run.cycles.filter((c) => c.cls === 'handshake-429' && !c.gw.lockedOut);
+function retryAfterNote(run: FaultRun): string[] {
+  const cls = FAULT_CLASSES.find((c) => c.clear.kind === 'retry-after');
+  if (cls?.clear.kind !== 'retry-after') return [];
+  const rule = cls.clear;
+  const cycles = run.cycles.filter((c) => c.cls === cls.name && !c.gw.lockedOut);
   const fromExpiry = cycles.map((c) =>
     c.gw.clearAt === null || c.gw.firstBarMs === null
       ? null
       : c.gw.clearAt + c.gw.firstBarMs - (c.injectedAt + rule.ms),
   );
   const within = (ms: (number | null)[]) => ms.filter((x) => x !== null && x <= TARGETS.firstBarMs).length;
-  return `handshake-429 clears for a consumer when the fault has ended (${sec(rule.ms)} s) and the last 429 it met lets it back (\`Retry-After\` ${sec(rule.retryAfterMs)} s), whichever is later: issue 4 says to honour \`Retry-After\`, so no consumer that does can be back sooner, as with the 406 lock-outs the issue sets aside. Counted from the fault's end instead, the gateway's first live bar came within 1 s in ${within(fromExpiry)} of ${cycles.length} cycles (${within(cycles.map((c) => c.gw.firstBarMs))} of ${cycles.length} as counted above).`;
+  return [
+    `${cls.name} clears for a consumer when the fault has ended (${sec(rule.ms)} s) and the last 429 it met lets it back (\`Retry-After\` ${sec(rule.retryAfterMs)} s), whichever is later: issue 4 says to honour \`Retry-After\`, so no consumer that does can be back sooner, as with the 406 lock-outs the issue sets aside. Counted from the fault's end instead, the gateway's first live bar came within 1 s in ${within(fromExpiry)} of ${cycles.length} cycles (${within(cycles.map((c) => c.gw.firstBarMs))} of ${cycles.length} as counted above).`,
+  ];
 }
 
 /** How to read the table, and for each missed target the mechanism behind it (stated from the code, not guessed). */
@@ -148,7 +151,7 @@ export function notesFor(run: FaultRun, burst: BurstResult): string[] {
     '"SDK replaced": the SDK had stopped for good (a 404 after a silent auth is terminal in 4.0.2) or stayed connected with no data (after unsubscribe; it has no data check), and the bench started a fresh one, as a restart would; the bars it missed meanwhile count as lost.',
   ];
   const v = verdicts(run, burst);
-  notes.push(retryAfterNote(run));
+  notes.push(...retryAfterNote(run));
   notes.push(
     `\`BACKOFF_MAX_MS\` is ${GATEWAY_ENV.BACKOFF_MAX_MS} ms here: half a bar, as the 30 s default is of a real minute. Until 2026-12-03 the bench ran 1000 ms (a whole bar); with that and this code, refuse missed the next bar after its clear in 2 and 3 of 8 cycles in two runs (94 and 92 of 96 within 1 s overall), because after a refusal the next try falls anywhere up to the cap (full jitter).`,
   );

@@ -63,9 +63,13 @@ function setup(phase: MarketPhase = 'open') {
     },
   });
   const last = () => conns[conns.length - 1]!;
-  const handshake = () => {
+  /** The socket opens and Alpaca greets: the supervisor sends its auth. */
+  const greet = () => {
     last().handlers.onOpen();
     last().push({ T: 'success', msg: 'connected' });
+  };
+  const handshake = () => {
+    greet();
     last().push({ T: 'success', msg: 'authenticated' });
   };
   const ack = (bars: string[] = settings.symbols, trades: string[] = ['SPY']) =>
@@ -74,6 +78,7 @@ function setup(phase: MarketPhase = 'open') {
     sup,
     conns,
     last,
+    greet,
     handshake,
     ack,
     subscribed,
@@ -110,8 +115,7 @@ describe('FeedSupervisor', () => {
   it('reconnects when auth gets no reply (the SDK would wait forever)', async () => {
     const t = setup();
     t.sup.start();
-    t.last().handlers.onOpen();
-    t.last().push({ T: 'success', msg: 'connected' });
+    t.greet();
     await vi.advanceTimersByTimeAsync(1999);
     expect(t.conns[0]!.ended).toBeNull();
     await vi.advanceTimersByTimeAsync(2);
@@ -126,8 +130,7 @@ describe('FeedSupervisor', () => {
   it('sends an unanswered auth again within the auth timeout, and streams once a copy is answered', async () => {
     const t = setup();
     t.sup.start();
-    t.last().handlers.onOpen();
-    t.last().push({ T: 'success', msg: 'connected' });
+    t.greet();
     const auths = () => t.last().sent.filter((m) => m.action === 'auth').length;
     expect(auths()).toBe(1);
     await vi.advanceTimersByTimeAsync(500);
@@ -147,8 +150,7 @@ describe('FeedSupervisor', () => {
   it('stops sending auth once the connection ends', async () => {
     const t = setup();
     t.sup.start();
-    t.last().handlers.onOpen();
-    t.last().push({ T: 'success', msg: 'connected' });
+    t.greet();
     t.last().terminate({ kind: 'closed', code: 1006, reason: '' });
     await vi.advanceTimersByTimeAsync(400);
     expect(t.conns[0]!.sent.filter((m) => m.action === 'auth')).toHaveLength(1);
@@ -230,8 +232,7 @@ describe('FeedSupervisor', () => {
     const t = setup();
     t.sup.start();
     for (let i = 0; i < 4; i++) {
-      t.last().handlers.onOpen();
-      t.last().push({ T: 'success', msg: 'connected' });
+      t.greet();
       t.last().push({ T: 'error', code: 406, msg: 'connection limit exceeded' });
       expect(t.sup.status().state).toBe('limited');
       await vi.advanceTimersByTimeAsync(4_999);
